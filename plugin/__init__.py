@@ -1,0 +1,110 @@
+"""Shipping protection for independent online stores: the Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, Response, send_from_directory
+from sqlalchemy import event
+
+MAX_JSON_BODY = 1024 * 1024  # 1 MiB, as the contract says
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets the web processes read while the worker writes; the busy timeout waits out short write locks.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _configure_openapi(app: Flask) -> None:
+    import swagger_ui_bundle
+
+    app.config.update(
+        API_TITLE="Shipping protection",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="/api/docs/assets/",
+        API_SPEC_OPTIONS={
+            "info": {"description": "Quotes, settings and more for the shipping-protection plugin."},
+            "security": [{"bearerAuth": []}],
+            "components": {
+                "securitySchemes": {
+                    "bearerAuth": {
+                        "type": "http",
+                        "scheme": "bearer",
+                        "description": "pk_… for quotes and consents (browsers), sk_… for everything else.",
+                    }
+                }
+            },
+        },
+    )
+
+    @app.get("/api/docs/assets/<path:filename>")
+    def swagger_assets(filename: str) -> Response:
+        """Swagger UI's files, served from the installed package (no CDN needed)."""
+        return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: configuration, extensions, blueprints. Nothing happens at import time."""
+    from plugin import cli, health, iso_codes, terms
+    from plugin.api import register as register_api
+    from plugin.config import from_environment, load_config
+    from plugin.crypto import SecretBox
+    from plugin.errors import register_error_handlers
+    from plugin.extensions import api, db, limiter, migrate
+
+    app = Flask(__name__, instance_relative_config=True)
+    overrides = dict(config or {})
+    environ = overrides.pop("ENVIRON", None)
+    app.config.update(
+        load_config(environ, app.instance_path)
+        if environ is not None
+        else from_environment(app.instance_path)
+    )
+    app.config.update(overrides)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_JSON_BODY
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"))
+
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        os.makedirs(app.instance_path, exist_ok=True)  # the embedded database lives in the instance folder
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=app.config["MIGRATIONS_DIR"])
+    limiter.init_app(app)
+    _configure_openapi(app)
+    api.init_app(app)
+    app.extensions["secret_box"] = SecretBox.from_config(
+        app.config["ENCRYPTION_KEY"], app.config["SECRET_KEY"]
+    )
+
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _sqlite_pragmas)
+
+    register_error_handlers(app)
+    register_api(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(terms.bp)
+    cli.register(app)
+    iso_codes.warm_up()
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        if app.config["HTTPS_ONLY"]:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        return response
+
+    return app

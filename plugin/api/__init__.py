@@ -1,0 +1,18 @@
+"""The JSON API under /api/v1: one flask-smorest blueprint per resource, each named `bp`."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from plugin.extensions import api
+
+
+def register(app: Flask) -> None:
+    """Register the API blueprints (and so their OpenAPI paths)."""
+    from plugin.api import quotes, settings
+
+    for module in (settings, quotes):
+        api.register_blueprint(module.bp)
+    from plugin.api import cors
+
+    cors.init_app(app)

@@ -1,0 +1,62 @@
+"""CORS for the browser endpoints (quotes, consents): origins allowed per shop, one preflight per checkout."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, g, request
+
+from plugin.errors import ApiError
+
+BROWSER_PATHS = ("/api/v1/quotes", "/api/v1/consents")
+# Chrome caps at 2 h and Firefox at 24 h; the larger value lets each browser keep its own maximum.
+PREFLIGHT_MAX_AGE = 86_400
+
+
+class OriginNotAllowedError(ApiError):
+    status, code = 403, "origin_not_allowed"
+    message = "This shop does not accept requests from this web origin; add it to cors.allowed_origins."
+
+
+def _is_browser_path() -> bool:
+    return request.path.startswith(BROWSER_PATHS)
+
+
+def allowed_origins(settings: dict) -> list[str]:
+    """The shop's allowed origins; empty means any."""
+    return settings["cors"]["allowed_origins"]
+
+
+def check_origin(settings: dict) -> None:
+    """Refuse a browser request from an origin the shop has not allowed."""
+    origin = request.headers.get("Origin")
+    allowed = allowed_origins(settings)
+    if origin and allowed and origin.lower() not in allowed:
+        g.cors_refused = True
+        raise OriginNotAllowedError()
+
+
+def _preflight() -> Response | None:
+    if request.method != "OPTIONS" or not _is_browser_path():
+        return None
+    # A preflight carries no key, so it cannot know the shop: it allows the request, and the real request
+    # is checked against the shop's origins once its key says which shop it is.
+    response = Response(status=204)
+    response.headers["Access-Control-Allow-Origin"] = request.headers.get("Origin", "*")
+    response.headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+    response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+    response.headers["Access-Control-Max-Age"] = str(PREFLIGHT_MAX_AGE)
+    response.headers["Vary"] = "Origin"
+    return response
+
+
+def _allow_origin(response: Response) -> Response:
+    origin = request.headers.get("Origin")
+    if origin and _is_browser_path() and request.method != "OPTIONS" and not g.get("cors_refused"):
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers.add("Vary", "Origin")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Answer preflights before anything else runs, and tag browser responses."""
+    app.before_request_funcs.setdefault(None, []).insert(0, _preflight)
+    app.after_request(_allow_origin)

@@ -1,0 +1,53 @@
+"""GET and PATCH (JSON Merge Patch) of the shop's settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, request
+
+from plugin.api.blueprint import Blueprint
+from plugin.auth import KeyKind, current_shop, require_key
+from plugin.schemas import SettingsSchema
+from plugin.services.settings import SettingsContext, public_settings, update_settings
+from plugin.validation import loads_strict
+
+bp = Blueprint("settings", __name__, url_prefix="/api/v1/settings", description="The shop's settings.")
+
+
+def _context() -> SettingsContext:
+    return SettingsContext(
+        box=current_app.extensions["secret_box"],
+        allow_private_insurer_hosts=current_app.config["ALLOW_PRIVATE_INSURER_HOSTS"],
+        resolve_hosts=current_app.config.get("RESOLVE_INSURER_HOSTS", True),
+    )
+
+
+@bp.route("", methods=["GET"])
+@require_key(KeyKind.SECRET)
+@bp.response(200, SettingsSchema)
+@bp.documents_errors(401, 403)
+def get_settings() -> dict[str, Any]:
+    """The shop's settings; write-only secrets come back masked."""
+    return public_settings(current_shop(), _context().box)
+
+
+@bp.route("", methods=["PATCH"])
+@require_key(KeyKind.SECRET)
+@bp.doc(
+    requestBody={
+        "description": "A JSON Merge Patch (RFC 7396): absent fields keep their values, null resets a field "
+        "to its default, lists are replaced whole. Unknown fields are rejected.",
+        "content": {
+            "application/merge-patch+json": {"schema": SettingsSchema},
+            "application/json": {"schema": SettingsSchema},
+        },
+        "required": True,
+    }
+)
+@bp.response(200, SettingsSchema)
+@bp.documents_errors(400, 401, 403, 413, 422)
+def patch_settings() -> dict[str, Any]:
+    """Change some settings; the result is validated whole and saved only if all of it is valid."""
+    patch = loads_strict(request.get_data(cache=True))
+    return update_settings(current_shop(), patch, _context())

@@ -1,0 +1,131 @@
+"""Flask commands: `shops` (create, roll-keys, list) and `demo`."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
+from flask_migrate import upgrade
+from sqlalchemy import select
+
+from plugin.extensions import db
+from plugin.models import Shop, ShopSecret, utcnow
+from plugin.services.shops import CreatedShop, ShopInputError, create_shop, get_shop, roll_keys
+
+DEMO_SECRET_KEY = "demo.secret_key"  # noqa: S105 - a name: the demo shop's key, kept encrypted so `demo` can show it
+
+shops_cli = AppGroup("shops", help="Create shops and manage their API keys.")
+
+
+def _created_json(created: CreatedShop) -> dict[str, str]:
+    return {
+        "id": created.shop.id,
+        "name": created.shop.name,
+        "currency": created.shop.currency,
+        "publishable_key": created.keys.publishable_key,
+        "secret_key": created.keys.secret_key,
+        "platform_webhook_secret": created.platform_webhook_secret,
+    }
+
+
+@shops_cli.command("create")
+@click.option("--name", required=True, help="The store's name, as shoppers know it.")
+@click.option("--currency", required=True, help="ISO 4217 code of the store's prices, e.g. USD.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (for scripts).")
+def create_command(name: str, currency: str, as_json: bool) -> None:
+    """Create a shop; its secret key is shown once, now."""
+    try:
+        created = create_shop(name, currency, current_app.extensions["secret_box"])
+    except ShopInputError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    data = _created_json(created)
+    if as_json:
+        click.echo(json.dumps(data))
+        return
+    for key, value in data.items():
+        click.echo(f"{key:>24}: {value}")
+    click.echo("Keep the secret key and the webhook secret now: they are not shown again.")
+
+
+@shops_cli.command("roll-keys")
+@click.option("--shop", "shop_id", required=True, help="The shop's id (shop_…).")
+@click.option("--grace-hours", default=0.0, show_default=True, help="How long the old keys keep working.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def roll_keys_command(shop_id: str, grace_hours: float, as_json: bool) -> None:
+    """Issue new keys; the old ones stop working after the grace period."""
+    shop = get_shop(shop_id)
+    if shop is None:
+        raise click.BadParameter(f"no shop {shop_id!r}", param_hint="--shop")
+    try:
+        keys = roll_keys(shop, utcnow(), timedelta(hours=grace_hours))
+    except ShopInputError as exc:
+        raise click.BadParameter(str(exc), param_hint="--grace-hours") from exc
+    data = {"id": shop.id, "publishable_key": keys.publishable_key, "secret_key": keys.secret_key}
+    click.echo(json.dumps(data) if as_json else "\n".join(f"{k:>16}: {v}" for k, v in data.items()))
+
+
+@shops_cli.command("list")
+def list_command() -> None:
+    """One line per shop: id, currency, name."""
+    for shop in db.session.scalars(select(Shop).order_by(Shop.created_at)):
+        click.echo(f"{shop.id}\t{shop.currency}\t{shop.name}")
+
+
+def ensure_demo_shop() -> tuple[Shop, str, str]:
+    """The first shop (created on first run) with its publishable and secret keys."""
+    box = current_app.extensions["secret_box"]
+    shop = db.session.scalars(select(Shop).order_by(Shop.created_at).limit(1)).first()
+    if shop is None:
+        created = create_shop("Demo Jade & Jewelry", "USD", box)
+        db.session.add(
+            ShopSecret(
+                shop_id=created.shop.id, name=DEMO_SECRET_KEY, ciphertext=box.encrypt(created.keys.secret_key)
+            )
+        )
+        db.session.commit()
+        return created.shop, created.keys.publishable_key, created.keys.secret_key
+    kept = db.session.get(ShopSecret, (shop.id, DEMO_SECRET_KEY))
+    if kept is None:  # a real shop made outside the demo: give the demo fresh keys of its own
+        keys = roll_keys(shop, utcnow(), timedelta(hours=24))
+        db.session.add(
+            ShopSecret(shop_id=shop.id, name=DEMO_SECRET_KEY, ciphertext=box.encrypt(keys.secret_key))
+        )
+        db.session.commit()
+        return shop, keys.publishable_key, keys.secret_key
+    secret_key = box.decrypt(kept.ciphertext)
+    publishable = next(
+        key.display for key in shop.api_keys if key.kind == "publishable" and key.expires_at is None
+    )
+    return shop, publishable, secret_key
+
+
+@click.command("demo")
+@with_appcontext
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+def demo_command(host: str, port: int) -> None:
+    """Bring the database up to date, make sure a demo shop exists, print its keys, and serve."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not app.config["DEMO"]:
+        raise click.UsageError("the demo needs DEMO=1 in the environment (and HTTPS_ONLY=0 on plain http)")
+    upgrade(directory=app.config["MIGRATIONS_DIR"])
+    shop, publishable, secret = ensure_demo_shop()
+    base = f"http://{host}:{port}"
+    click.echo(
+        f"\nShipping protection is running at {base}\n"
+        f"  shop:            {shop.id} ({shop.name}, {shop.currency})\n"
+        f"  publishable key: {publishable}\n"
+        f"  secret key:      {secret}\n"
+        f"  API docs:        {base}/api/docs\n"
+        f"  health:          {base}/healthz\n"
+    )
+    app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+
+
+def register(app: Flask) -> None:
+    """Add the project's commands to `flask --app plugin …`."""
+    app.cli.add_command(shops_cli)
+    app.cli.add_command(demo_command)

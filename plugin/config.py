@@ -1,0 +1,78 @@
+"""Configuration, read from the environment once when the app is built."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+class ConfigurationError(RuntimeError):
+    """The environment does not describe a runnable service."""
+
+
+def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    value = environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def database_url(raw: str | None, instance_path: str) -> str:
+    """The SQLAlchemy URL: the embedded SQLite file by default, psycopg 3 for any PostgreSQL URL."""
+    if not raw:
+        return f"sqlite:///{Path(instance_path) / 'plugin.db'}"
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            return "postgresql+psycopg://" + raw[len(prefix) :]
+    return raw
+
+
+def _demo_secret_key(instance_path: str) -> str:
+    # The demo keeps one random key on disk so its quote ids and sessions survive a restart.
+    path = Path(instance_path) / "demo-secret-key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def load_config(environ: Mapping[str, str], instance_path: str) -> dict[str, Any]:
+    """Flask config built from environment variables (see the README's configuration table)."""
+    demo = _flag(environ, "DEMO", False)
+    testing = _flag(environ, "TESTING", False)
+    secret_key = environ.get("SECRET_KEY")
+    if not secret_key:
+        if not (demo or testing):
+            raise ConfigurationError("SECRET_KEY must be set (or run the demo with DEMO=1)")
+        secret_key = _demo_secret_key(instance_path)
+    fallbacks = [key for key in environ.get("SECRET_KEY_FALLBACKS", "").split(",") if key.strip()]
+    https_only = _flag(environ, "HTTPS_ONLY", True)
+    return {
+        "SECRET_KEY": secret_key,
+        "SECRET_KEY_FALLBACKS": fallbacks,
+        "ENCRYPTION_KEY": environ.get("ENCRYPTION_KEY") or None,
+        "SQLALCHEMY_DATABASE_URI": database_url(environ.get("DATABASE_URL"), instance_path),
+        "HTTPS_ONLY": https_only,
+        "SESSION_COOKIE_SECURE": https_only,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "DEMO": demo,
+        "TESTING": testing,
+        "STRIPE_API_BASE": environ.get("STRIPE_API_BASE", "https://api.stripe.com"),
+        "RATE_LIMIT_QUOTES": environ.get("RATE_LIMIT_QUOTES", "300/minute"),
+        "RATELIMIT_STORAGE_URI": environ.get("RATE_LIMIT_STORAGE_URI", "memory://"),
+        "ALLOW_PRIVATE_INSURER_HOSTS": _flag(environ, "ALLOW_PRIVATE_INSURER_HOSTS", False),
+        "MIGRATIONS_DIR": environ.get("MIGRATIONS_DIR", str(MIGRATIONS_DIR)),
+        "LOG_LEVEL": environ.get("LOG_LEVEL", "INFO"),
+    }
+
+
+def from_environment(instance_path: str) -> dict[str, Any]:
+    """`load_config` over this process's environment."""
+    return load_config(os.environ, instance_path)

@@ -1,0 +1,201 @@
+"""Premium pricing and eligibility of a cart under a shop's rules."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+
+from plugin.domain.money import round_up_to_multiple, scale, to_minor_units
+
+
+class PricingMode(StrEnum):
+    """How the premium is derived from the declared value."""
+
+    PERCENT = "percent"
+    BANDS = "bands"
+
+
+class IneligibleReason(StrEnum):
+    """Why a cart gets no offer."""
+
+    DESTINATION_EXCLUDED = "destination_excluded"
+    NO_ELIGIBLE_ITEMS = "no_eligible_items"
+    VALUE_ABOVE_LIMIT = "value_above_limit"
+
+
+class ExclusionReason(StrEnum):
+    """Why one item is left out of the declared value."""
+
+    CATEGORY_EXCLUDED = "category_excluded"
+    SKU_EXCLUDED = "sku_excluded"
+
+
+@dataclass(frozen=True, slots=True)
+class CartItem:
+    """One cart line: a unit price in minor units times a quantity."""
+
+    sku: str
+    unit_price: int
+    quantity: int
+    category: str | None = None
+    name: str | None = None
+
+    @property
+    def value(self) -> int:
+        """The line's value in minor units."""
+        return self.unit_price * self.quantity
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """Where the parcel goes: ISO 3166-1 country, optional ISO 3166-2 region."""
+
+    country: str
+    region: str | None = None
+    postal_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Cart:
+    """What the shopper is about to buy, in the shop's currency."""
+
+    currency: str
+    destination: Destination
+    items: tuple[CartItem, ...]
+    shipping_amount: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Band:
+    """A flat price for declared values up to `up_to` (None: no bound)."""
+
+    up_to: int | None
+    price: int
+
+
+@dataclass(frozen=True, slots=True)
+class PricingRules:
+    """A shop's pricing and eligibility settings, already validated."""
+
+    mode: PricingMode = PricingMode.PERCENT
+    rate: Decimal = Decimal("0.02")
+    category_rates: Mapping[str, Decimal] = field(default_factory=dict)
+    minimum: int = 0
+    maximum: int | None = None
+    bands: tuple[Band, ...] = ()
+    round_up_to: int = 1
+    merchant_share: Decimal = Decimal("0")
+    max_declared_value: int | None = None
+    surcharge_regions: frozenset[str] = frozenset()
+    surcharge_amount: int = 0
+    excluded_countries: frozenset[str] = frozenset()
+    excluded_categories: frozenset[str] = frozenset({"virtual", "custom", "second_hand"})
+    excluded_skus: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class ExcludedItem:
+    """An item left out of the declared value, and why."""
+
+    sku: str
+    reason: ExclusionReason
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    """The outcome of pricing a cart: eligibility and the split of the premium."""
+
+    eligible: bool
+    reasons: tuple[IneligibleReason, ...]
+    currency: str
+    declared_value: int
+    premium: int
+    customer_price: int
+    merchant_contribution: int
+    excluded_items: tuple[ExcludedItem, ...]
+
+
+def normalise_category(category: str | None) -> str | None:
+    """Categories compare case-insensitively, with surrounding blanks ignored."""
+    return category.strip().lower() if category else None
+
+
+def _exclusion(item: CartItem, rules: PricingRules) -> ExclusionReason | None:
+    if normalise_category(item.category) in rules.excluded_categories:
+        return ExclusionReason.CATEGORY_EXCLUDED
+    if item.sku in rules.excluded_skus:
+        return ExclusionReason.SKU_EXCLUDED
+    return None
+
+
+def _item_rate(item: CartItem, rules: PricingRules) -> Decimal:
+    category = normalise_category(item.category)
+    if category is not None and category in rules.category_rates:
+        return rules.category_rates[category]
+    return rules.rate
+
+
+def percent_premium(items: tuple[CartItem, ...], rules: PricingRules) -> int:
+    """Sum of item value x rate, exact, rounded up to the increment, then held within [minimum, maximum]."""
+    exact = sum((scale(item.value, _item_rate(item, rules)) for item in items), Decimal(0))
+    premium = round_up_to_multiple(exact, rules.round_up_to)
+    premium = max(premium, rules.minimum)
+    if rules.maximum is not None:
+        premium = min(premium, rules.maximum)
+    return premium
+
+
+def band_premium(declared_value: int, bands: tuple[Band, ...]) -> int:
+    """The price of the first band whose bound covers the declared value."""
+    for band in bands:
+        if band.up_to is None or declared_value <= band.up_to:
+            return band.price
+    raise ValueError("bands must end with an unbounded band")
+
+
+def merchant_contribution(premium: int, merchant_share: Decimal) -> int:
+    """The merchant's part of the premium, rounded half up."""
+    return to_minor_units(scale(premium, merchant_share), ROUND_HALF_UP)
+
+
+def price_cart(cart: Cart, rules: PricingRules) -> Price:
+    """Price the cart: which items count, whether it is eligible, and who pays what."""
+    eligible_items: list[CartItem] = []
+    excluded: list[ExcludedItem] = []
+    for item in cart.items:
+        reason = _exclusion(item, rules)
+        if reason is None:
+            eligible_items.append(item)
+        else:
+            excluded.append(ExcludedItem(item.sku, reason))
+    declared_value = sum(item.value for item in eligible_items)
+
+    reasons: list[IneligibleReason] = []
+    if cart.destination.country in rules.excluded_countries:
+        reasons.append(IneligibleReason.DESTINATION_EXCLUDED)
+    if not eligible_items:
+        reasons.append(IneligibleReason.NO_ELIGIBLE_ITEMS)
+    if rules.max_declared_value is not None and declared_value > rules.max_declared_value:
+        reasons.append(IneligibleReason.VALUE_ABOVE_LIMIT)
+    if reasons:
+        return Price(False, tuple(reasons), cart.currency, declared_value, 0, 0, 0, tuple(excluded))
+
+    if rules.mode is PricingMode.BANDS:
+        premium = band_premium(declared_value, rules.bands)
+    else:
+        premium = percent_premium(tuple(eligible_items), rules)
+    if cart.destination.region is not None and cart.destination.region in rules.surcharge_regions:
+        premium += rules.surcharge_amount
+    contribution = merchant_contribution(premium, rules.merchant_share)
+    return Price(
+        eligible=True,
+        reasons=(),
+        currency=cart.currency,
+        declared_value=declared_value,
+        premium=premium,
+        customer_price=premium - contribution,
+        merchant_contribution=contribution,
+        excluded_items=tuple(excluded),
+    )

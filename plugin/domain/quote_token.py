@@ -1,0 +1,105 @@
+"""Self-verifying quote references: what was quoted, to which shop, until when, signed by the server."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+PREFIX = "qt_"
+QUOTE_VALIDITY = timedelta(hours=24)
+MAX_LENGTH = 500  # a Stripe metadata value holds at most 500 characters
+_FORMAT_VERSION = 1
+_KEY_CONTEXT = b"shipping-protection quote reference v1"
+
+
+class InvalidQuoteTokenError(ValueError):
+    """The reference is malformed or its signature does not verify."""
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteClaims:
+    """What a quote reference vouches for."""
+
+    shop_id: str
+    currency: str
+    declared_value: int
+    premium: int
+    customer_price: int
+    merchant_contribution: int
+    expires_at: datetime
+    nonce: str
+
+    def is_expired(self, at: datetime) -> bool:
+        """Whether the quote had lapsed at the given moment."""
+        return at >= self.expires_at
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _signing_key(secret: str | bytes) -> bytes:
+    # A key of its own, derived from the server secret, so a quote signature is never valid anywhere else.
+    raw = secret.encode() if isinstance(secret, str) else secret
+    return hmac.new(raw, _KEY_CONTEXT, hashlib.sha256).digest()
+
+
+def _signature(body: str, secret: str | bytes) -> str:
+    return _b64(hmac.new(_signing_key(secret), body.encode("ascii"), hashlib.sha256).digest())
+
+
+def sign(claims: QuoteClaims, secret: str | bytes) -> str:
+    """The reference for these claims: `qt_<payload>.<signature>`, at most 500 characters."""
+    payload = [
+        _FORMAT_VERSION,
+        claims.shop_id,
+        claims.currency,
+        claims.declared_value,
+        claims.premium,
+        claims.customer_price,
+        claims.merchant_contribution,
+        int(claims.expires_at.timestamp()),
+        claims.nonce,
+    ]
+    body = _b64(json.dumps(payload, separators=(",", ":")).encode())
+    token = f"{PREFIX}{body}.{_signature(body, secret)}"
+    if len(token) > MAX_LENGTH:
+        raise ValueError("quote reference would exceed 500 characters")
+    return token
+
+
+def verify(token: str, secrets: Sequence[str | bytes]) -> QuoteClaims:
+    """The claims of a reference signed with any of the given secrets (newest first), else an error."""
+    if not isinstance(token, str) or len(token) > MAX_LENGTH or not token.startswith(PREFIX):
+        raise InvalidQuoteTokenError("not a quote reference")
+    body, _, signature = token[len(PREFIX) :].partition(".")
+    if not body or not signature:
+        raise InvalidQuoteTokenError("not a quote reference")
+    if not any(hmac.compare_digest(_signature(body, secret), signature) for secret in secrets):
+        raise InvalidQuoteTokenError("the quote reference's signature does not verify")
+    try:
+        fields = json.loads(_unb64(body))
+        version, shop_id, currency, declared, premium, price, contribution, expires, nonce = fields
+    except (ValueError, TypeError) as exc:  # signed by us, so only a bug or a retired format lands here
+        raise InvalidQuoteTokenError("unreadable quote reference") from exc
+    if version != _FORMAT_VERSION:
+        raise InvalidQuoteTokenError("retired quote reference format")
+    return QuoteClaims(
+        shop_id=shop_id,
+        currency=currency,
+        declared_value=declared,
+        premium=premium,
+        customer_price=price,
+        merchant_contribution=contribution,
+        expires_at=datetime.fromtimestamp(expires, UTC),
+        nonce=nonce,
+    )

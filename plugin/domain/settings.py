@@ -1,0 +1,111 @@
+"""A shop's settings document: its defaults, its secret fields, and the pricing rules it yields."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from plugin.domain.pricing import Band, PricingMode, PricingRules, normalise_category
+
+PROVIDERS = ("sandbox", "self_insured", "xcover", "loadsure")
+
+# Where each insurer's API lives when the merchant names no other host.
+PROVIDER_DEFAULT_CONFIG: dict[str, dict[str, Any]] = {
+    "sandbox": {"base_url": None, "latency_ms": 0, "failure_rate": "0"},
+    "self_insured": {"base_url": None},
+    "xcover": {"base_url": "https://api.xcover.com/xcover", "partner_code": None},
+    "loadsure": {"base_url": "https://portal.loadsure.net"},
+}
+
+# Credentials each provider needs before it can be chosen (secret ones are stored encrypted).
+PROVIDER_REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
+    "sandbox": (),
+    "self_insured": (),
+    "xcover": ("partner_code", "api_key", "api_secret"),
+    "loadsure": ("api_key",),
+}
+
+# Write-only fields: stored encrypted, shown masked, never logged.
+SECRET_PATHS = frozenset(
+    {
+        "stripe.webhook_secret",
+        "stripe.api_key",
+        "insurer.config.api_key",
+        "insurer.config.api_secret",
+    }
+)
+
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "pricing": {
+        "mode": "percent",
+        "rate": "0.02",
+        "category_rates": {},
+        "minimum": 0,
+        "maximum": None,
+        "bands": [],
+        "round_up_to": 1,
+        "merchant_share": "0",
+        "max_declared_value": None,
+        "remote_surcharge": {"regions": [], "amount": 0},
+    },
+    "eligibility": {
+        "excluded_countries": [],
+        "excluded_categories": ["virtual", "custom", "second_hand"],
+        "excluded_skus": [],
+    },
+    "offer": {
+        # None: the built-in text in the shopper's language.
+        "title": None,
+        "description": None,
+        "terms_url": None,
+        "terms_version": "1",
+    },
+    "cors": {"allowed_origins": []},
+    "stripe": {"webhook_secret": None, "api_key": None},
+    "insurer": {"provider": "sandbox", "config": {}, "scope": "protected_orders"},
+    "claims": {
+        "max_claims_per_customer": 3,
+        "customer_limit_days": 30,
+        "lost_after_days": 7,
+        "lost_no_update_days": 5,
+        "lost_until_days": 60,
+        "stolen_within_days": 15,
+        "damaged_within_days": 15,
+        "damaged_requires_photo": True,
+        "delayed_after_days": 10,
+        "delay_compensation": 0,
+        "auto_approve_up_to": 0,
+    },
+}
+
+
+def split_path(path: str) -> list[str]:
+    """A dotted settings path as its keys."""
+    return path.split(".")
+
+
+def pricing_rules(settings: dict[str, Any]) -> PricingRules:
+    """The pricing rules of a complete, validated settings document."""
+    pricing = settings["pricing"]
+    eligibility = settings["eligibility"]
+    surcharge = pricing["remote_surcharge"]
+    return PricingRules(
+        mode=PricingMode(pricing["mode"]),
+        rate=Decimal(pricing["rate"]),
+        category_rates={
+            normalise_category(name): Decimal(rate) for name, rate in pricing["category_rates"].items()
+        },
+        minimum=pricing["minimum"],
+        maximum=pricing["maximum"],
+        bands=tuple(Band(band["up_to"], band["price"]) for band in pricing["bands"]),
+        round_up_to=pricing["round_up_to"],
+        merchant_share=Decimal(pricing["merchant_share"]),
+        max_declared_value=pricing["max_declared_value"],
+        surcharge_regions=frozenset(surcharge["regions"]),
+        surcharge_amount=surcharge["amount"],
+        excluded_countries=frozenset(eligibility["excluded_countries"]),
+        excluded_categories=frozenset(
+            normalise_category(name) for name in eligibility["excluded_categories"]
+        ),
+        excluded_skus=frozenset(eligibility["excluded_skus"]),
+    )

@@ -1,0 +1,141 @@
+"""One error tree (a code and an HTTP status each) and the one JSON error shape."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+# Paths whose errors are JSON for machines; everything else (admin pages, the claim portal) gets HTML.
+JSON_PATH_PREFIXES = ("/api/", "/webhooks/", "/healthz")
+
+FieldErrors = Mapping[str, list[str]]
+
+
+class ApiError(Exception):
+    """An error a client can act on, shown as `{"error": {"code", "message", "fields"}}`."""
+
+    status = 400
+    code = "bad_request"
+    message = "The request could not be understood."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        fields: FieldErrors | None = None,
+        code: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message or self.message)
+        self.message = message or self.message
+        self.fields = dict(fields or {})
+        self.headers = dict(headers or {})
+        if code:
+            self.code = code
+
+
+class InvalidJsonError(ApiError):
+    status, code, message = 400, "invalid_json", "The request body is not valid JSON."
+
+
+class AuthenticationError(ApiError):
+    status, code = 401, "authentication_required"
+    message = "Send a valid API key as `Authorization: Bearer <key>`."
+
+
+class PermissionDeniedError(ApiError):
+    status, code = 403, "secret_key_required"
+    message = "This endpoint needs the shop's secret key; a publishable key can only quote and consent."
+
+
+class NotFoundError(ApiError):
+    status, code, message = 404, "not_found", "No such object."
+
+
+class MethodNotAllowedError(ApiError):
+    status, code, message = 405, "method_not_allowed", "This path does not accept that method."
+
+
+class ConflictError(ApiError):
+    status, code, message = 409, "conflict", "The request conflicts with the object's current state."
+
+
+class PayloadTooLargeError(ApiError):
+    status, code, message = 413, "payload_too_large", "The request body is larger than 1 MiB."
+
+
+class ValidationFailedError(ApiError):
+    status, code, message = 422, "validation_error", "Some fields are invalid; see `fields`."
+
+
+class RateLimitedError(ApiError):
+    status, code, message = 429, "rate_limited", "Too many requests; slow down and retry shortly."
+
+
+_HTTP_ERRORS: dict[int, type[ApiError]] = {
+    400: ApiError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    405: MethodNotAllowedError,
+    409: ConflictError,
+    413: PayloadTooLargeError,
+    422: ValidationFailedError,
+    429: RateLimitedError,
+}
+
+
+def error_body(code: str, message: str, fields: FieldErrors | None = None) -> dict[str, Any]:
+    """The JSON error shape of the contract."""
+    return {"error": {"code": code, "message": message, "fields": dict(fields or {})}}
+
+
+def error_response(error: ApiError) -> Response:
+    """A JSON response for an ApiError."""
+    response = jsonify(error_body(error.code, error.message, error.fields))
+    response.status_code = error.status
+    response.headers.update(error.headers)
+    return response
+
+
+def _wants_json() -> bool:
+    return request.path.startswith(JSON_PATH_PREFIXES)
+
+
+def from_http_exception(exc: HTTPException) -> ApiError:
+    """The ApiError that stands for a werkzeug HTTP exception (404, 405, 413, 429, …)."""
+    status = exc.code or 500
+    error_class = _HTTP_ERRORS.get(status)
+    if error_class is None:
+        code = "internal_error" if status >= 500 else "http_error"
+        error = ApiError(exc.description or "The request failed.", code=code)
+        error.status = status
+        return error
+    if error_class is ApiError:
+        return ApiError(exc.description or None)
+    return error_class()
+
+
+def handle_http_exception(exc: HTTPException) -> Any:
+    """JSON errors on machine paths; the usual HTML page elsewhere."""
+    if not _wants_json():
+        return exc
+    error = from_http_exception(exc)
+    response = error_response(error)
+    if exc.code == 405 and exc.response is None:
+        allowed = getattr(exc, "valid_methods", None)
+        if allowed:
+            response.headers["Allow"] = ", ".join(allowed)
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Shape every client error once, here."""
+    app.register_error_handler(ApiError, error_response)
+    app.register_error_handler(HTTPException, handle_http_exception)

@@ -1,0 +1,343 @@
+"""marshmallow schemas for the HTTP boundary (they also write the OpenAPI document)."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from itertools import pairwise
+from typing import Any
+from urllib.parse import urlsplit
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+from plugin import iso_codes
+from plugin.domain.settings import PROVIDERS
+
+# Bounds that keep every sum inside a signed 64-bit integer: 500 lines x 10,000 units x 10^11 minor units.
+MAX_AMOUNT = 10**11
+MAX_QUANTITY = 10_000
+MAX_CART_LINES = 500
+_DECIMAL_RATE = re.compile(r"^\d{1,6}(\.\d{1,8})?$")
+
+
+class StrictInteger(fields.Integer):
+    """A JSON integer: no strings, no floats, no booleans."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(strict=True, **kwargs)
+
+    def _validated(self, value: Any) -> int:
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        return super()._validated(value)
+
+
+class StrictBoolean(fields.Boolean):
+    """A JSON true or false, nothing that merely looks like one."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
+class MinorUnits(StrictInteger):
+    """An amount in the currency's minor units, from 0 to 10^11."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("validate", validate.Range(min=0, max=MAX_AMOUNT))
+        kwargs.setdefault("metadata", {"description": "Integer minor units (cents; yen for JPY)."})
+        super().__init__(**kwargs)
+
+
+class Rate(fields.String):
+    """A decimal string in [0, 1] such as "0.015"."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not _DECIMAL_RATE.match(text) or not Decimal(0) <= Decimal(text) <= Decimal(1):
+            raise ValidationError('Must be a decimal string between 0 and 1, such as "0.015".')
+        return text
+
+
+class CurrencyCode(fields.String):
+    """An upper-case ISO 4217 code in use today."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        code = super()._deserialize(value, attr, data, **kwargs)
+        if not iso_codes.is_currency(code):
+            raise ValidationError("Unknown currency: use an upper-case ISO 4217 code such as USD.")
+        return code
+
+
+class CountryCode(fields.String):
+    """An ISO 3166-1 alpha-2 code."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        code = super()._deserialize(value, attr, data, **kwargs)
+        if not iso_codes.is_country(code):
+            raise ValidationError("Unknown country: use an upper-case ISO 3166-1 alpha-2 code such as US.")
+        return code
+
+
+class RegionCode(fields.String):
+    """An ISO 3166-2 subdivision code such as CN-XJ."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        code = super()._deserialize(value, attr, data, **kwargs)
+        if not iso_codes.is_region(code):
+            raise ValidationError("Unknown region: use an ISO 3166-2 code such as US-CA or CN-XJ.")
+        return code
+
+
+class Origin(fields.String):
+    """A web origin: scheme, host and optional port, nothing else."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        parts = urlsplit(text)
+        if parts.scheme not in {"https", "http"} or not parts.hostname or parts.path or parts.query:
+            raise ValidationError("Must be an origin such as https://shop.example.com (no path).")
+        return text.lower()
+
+
+def _short_text(maximum: int, **kwargs: Any) -> fields.String:
+    return fields.String(validate=validate.Length(min=1, max=maximum), **kwargs)
+
+
+# ---- settings -------------------------------------------------------------------------------------------
+
+
+class BandSchema(Schema):
+    up_to = MinorUnits(required=True, allow_none=True)
+    price = MinorUnits(required=True)
+
+
+class RemoteSurchargeSchema(Schema):
+    regions = fields.List(RegionCode(), validate=validate.Length(max=500))
+    amount = MinorUnits()
+
+
+class PricingSettingsSchema(Schema):
+    mode = fields.String(validate=validate.OneOf(["percent", "bands"]))
+    rate = Rate()
+    category_rates = fields.Dict(
+        keys=fields.String(validate=validate.Length(min=1, max=64)),
+        values=Rate(),
+        validate=validate.Length(max=200),
+    )
+    minimum = MinorUnits()
+    maximum = MinorUnits(allow_none=True)
+    bands = fields.List(fields.Nested(BandSchema), validate=validate.Length(max=100))
+    round_up_to = MinorUnits(validate=validate.Range(min=1, max=MAX_AMOUNT))
+    merchant_share = Rate()
+    max_declared_value = MinorUnits(allow_none=True)
+    remote_surcharge = fields.Nested(RemoteSurchargeSchema)
+
+    @validates_schema(skip_on_field_errors=False)
+    def _consistent(self, data: dict[str, Any], **_: Any) -> None:
+        errors: dict[str, list[str]] = {}
+        maximum = data.get("maximum")
+        if maximum is not None and data.get("minimum", 0) > maximum:
+            errors["minimum"] = ["Must not be above maximum."]
+        bands = data.get("bands") or []
+        if data.get("mode") == "bands" and not bands:
+            errors["bands"] = ["Bands mode needs at least one band."]
+        elif bands and all(isinstance(band, dict) and "up_to" in band for band in bands):
+            bounds = [band["up_to"] for band in bands]
+            if bounds[-1] is not None:
+                errors["bands"] = ["The last band must have up_to null (no upper bound)."]
+            elif None in bounds[:-1]:
+                errors["bands"] = ["Only the last band may have up_to null."]
+            elif any(lower >= upper for lower, upper in pairwise(bounds[:-1])):
+                errors["bands"] = ["Bands must be in strictly ascending order of up_to."]
+        if errors:
+            raise ValidationError(errors)
+
+
+class EligibilitySettingsSchema(Schema):
+    excluded_countries = fields.List(CountryCode(), validate=validate.Length(max=300))
+    excluded_categories = fields.List(_short_text(64), validate=validate.Length(max=200))
+    excluded_skus = fields.List(_short_text(128), validate=validate.Length(max=10_000))
+
+
+class OfferSettingsSchema(Schema):
+    title = _short_text(120, allow_none=True)
+    description = _short_text(500, allow_none=True)
+    terms_url = fields.Url(schemes={"https", "http"}, allow_none=True, require_tld=False)
+    terms_version = _short_text(40)
+
+
+class CorsSettingsSchema(Schema):
+    allowed_origins = fields.List(Origin(), validate=validate.Length(max=50))
+
+
+class StripeSettingsSchema(Schema):
+    webhook_secret = fields.String(
+        allow_none=True,
+        validate=validate.Regexp(r"^whsec_[A-Za-z0-9_]{8,200}$", error="Must be a whsec_… secret."),
+    )
+    api_key = fields.String(
+        allow_none=True,
+        validate=validate.Regexp(
+            r"^(sk|rk)_(test|live)_[A-Za-z0-9_]{8,200}$", error="Must be an sk_… or rk_… key."
+        ),
+    )
+
+
+class InsurerSettingsSchema(Schema):
+    provider = fields.String(validate=validate.OneOf(PROVIDERS))
+    config = fields.Dict(keys=fields.String())
+    scope = fields.String(validate=validate.OneOf(["protected_orders", "all_orders"]))
+
+
+class ClaimsSettingsSchema(Schema):
+    max_claims_per_customer = StrictInteger(validate=validate.Range(min=0, max=1000))
+    customer_limit_days = StrictInteger(validate=validate.Range(min=1, max=3650))
+    lost_after_days = StrictInteger(validate=validate.Range(min=0, max=365))
+    lost_no_update_days = StrictInteger(validate=validate.Range(min=0, max=365))
+    lost_until_days = StrictInteger(validate=validate.Range(min=1, max=3650))
+    stolen_within_days = StrictInteger(validate=validate.Range(min=1, max=365))
+    damaged_within_days = StrictInteger(validate=validate.Range(min=1, max=365))
+    damaged_requires_photo = StrictBoolean()
+    delayed_after_days = StrictInteger(validate=validate.Range(min=1, max=365))
+    delay_compensation = MinorUnits()
+    auto_approve_up_to = MinorUnits()
+
+    @validates_schema(skip_on_field_errors=False)
+    def _windows(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("lost_after_days", 0) >= data.get("lost_until_days", 1):
+            raise ValidationError({"lost_until_days": ["Must be after lost_after_days."]})
+
+
+class SettingsSchema(Schema):
+    """The whole settings document (GET answers it; PATCH takes any part of it as a JSON Merge Patch)."""
+
+    pricing = fields.Nested(PricingSettingsSchema)
+    eligibility = fields.Nested(EligibilitySettingsSchema)
+    offer = fields.Nested(OfferSettingsSchema)
+    cors = fields.Nested(CorsSettingsSchema)
+    stripe = fields.Nested(StripeSettingsSchema)
+    insurer = fields.Nested(InsurerSettingsSchema)
+    claims = fields.Nested(ClaimsSettingsSchema)
+
+
+class SandboxConfigSchema(Schema):
+    base_url = fields.String(allow_none=True)
+    latency_ms = StrictInteger(validate=validate.Range(min=0, max=60_000))
+    failure_rate = Rate()
+
+
+class SelfInsuredConfigSchema(Schema):
+    base_url = fields.String(allow_none=True)
+
+
+class XcoverConfigSchema(Schema):
+    base_url = fields.String(required=True)
+    partner_code = fields.String(allow_none=True, validate=validate.Length(min=1, max=64))
+
+
+class LoadsureConfigSchema(Schema):
+    base_url = fields.String(required=True)
+
+
+INSURER_CONFIG_SCHEMAS: dict[str, type[Schema]] = {
+    "sandbox": SandboxConfigSchema,
+    "self_insured": SelfInsuredConfigSchema,
+    "xcover": XcoverConfigSchema,
+    "loadsure": LoadsureConfigSchema,
+}
+
+
+# ---- quotes ---------------------------------------------------------------------------------------------
+
+
+class DestinationSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    country = CountryCode(required=True)
+    region = RegionCode(allow_none=True, load_default=None)
+    postal_code = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=32))
+
+    @validates_schema
+    def _region_in_country(self, data: dict[str, Any], **_: Any) -> None:
+        region = data.get("region")
+        if region and not region.startswith(f"{data.get('country')}-"):
+            raise ValidationError({"region": ["Must be a region of the destination country."]})
+
+
+class CartItemSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    sku = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    name = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=300))
+    category = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=64))
+    unit_price = MinorUnits(required=True)
+    quantity = StrictInteger(required=True, validate=validate.Range(min=1, max=MAX_QUANTITY))
+
+
+class QuoteRequestSchema(Schema):
+    """A cart to price: the shop's currency, where it goes, what is in it."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    currency = CurrencyCode(required=True)
+    destination = fields.Nested(DestinationSchema, required=True)
+    items = fields.List(
+        fields.Nested(CartItemSchema), required=True, validate=validate.Length(max=MAX_CART_LINES)
+    )
+    shipping_amount = MinorUnits(allow_none=True, load_default=None)
+    locale = fields.String(
+        allow_none=True,
+        load_default=None,
+        validate=validate.Length(max=35),
+        metadata={"description": "The shopper's language (BCP 47, e.g. zh-CN) for the offer texts."},
+    )
+
+
+class ExcludedItemSchema(Schema):
+    sku = fields.String()
+    reason = fields.String(metadata={"enum": ["category_excluded", "sku_excluded"]})
+
+
+class OfferSchema(Schema):
+    title = fields.String()
+    description = fields.String()
+    terms_url = fields.String()
+    terms_version = fields.String()
+
+
+class QuoteSchema(Schema):
+    """A priced offer; `id` is a signed reference to put in Stripe metadata as `sp_quote`."""
+
+    id = fields.String(
+        allow_none=True, metadata={"description": "Signed quote reference; null when not eligible."}
+    )
+    object = fields.String(dump_default="quote")
+    eligible = fields.Boolean()
+    reasons = fields.List(
+        fields.String(metadata={"enum": ["destination_excluded", "no_eligible_items", "value_above_limit"]})
+    )
+    currency = fields.String()
+    declared_value = fields.Integer()
+    premium = fields.Integer()
+    customer_price = fields.Integer()
+    merchant_contribution = fields.Integer()
+    excluded_items = fields.List(fields.Nested(ExcludedItemSchema))
+    expires_at = fields.String(allow_none=True)
+    offer = fields.Nested(OfferSchema)
+
+
+class ErrorDetailSchema(Schema):
+    code = fields.String()
+    message = fields.String()
+    fields_ = fields.Dict(data_key="fields", keys=fields.String(), values=fields.List(fields.String()))
+
+
+class ErrorSchema(Schema):
+    """Every 4xx answers this shape."""
+
+    error = fields.Nested(ErrorDetailSchema)

@@ -1,0 +1,1 @@
+"""Use cases: each takes its collaborators as parameters and owns its transaction."""

@@ -1,0 +1,116 @@
+"""Quoting a cart: price it under the shop's rules and sign the result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from plugin.domain import quote_token
+from plugin.domain.ids import random_token
+from plugin.domain.pricing import Cart, CartItem, Destination, Price, price_cart
+from plugin.domain.settings import pricing_rules
+from plugin.errors import ValidationFailedError
+from plugin.models import Shop
+
+# The built-in offer, in the languages the widget speaks; a merchant's own texts replace them.
+DEFAULT_OFFER_TEXTS = {
+    "en": {
+        "title": "Shipping protection",
+        "description": "Get a refund or a replacement if your parcel is lost, stolen or damaged in transit.",
+    },
+    "zh": {
+        "title": "运输保障",
+        "description": "包裹在运输途中丢失、被盗或损坏时，可获退款或补发。",
+    },
+}
+OFFER_LANGUAGES = tuple(DEFAULT_OFFER_TEXTS)
+
+
+@dataclass(frozen=True)
+class Offer:
+    """What the shopper is shown next to the price."""
+
+    title: str
+    description: str
+    terms_url: str
+    terms_version: str
+
+
+@dataclass(frozen=True)
+class IssuedQuote:
+    """A priced cart, with its signed reference when it can be bought."""
+
+    id: str | None
+    price: Price
+    expires_at: datetime | None
+    offer: Offer
+
+
+def cart_from_request(data: dict[str, Any]) -> Cart:
+    """The domain cart of a validated quote request."""
+    destination = data["destination"]
+    return Cart(
+        currency=data["currency"],
+        destination=Destination(
+            destination["country"], destination.get("region"), destination.get("postal_code")
+        ),
+        items=tuple(
+            CartItem(
+                item["sku"], item["unit_price"], item["quantity"], item.get("category"), item.get("name")
+            )
+            for item in data["items"]
+        ),
+        shipping_amount=data.get("shipping_amount"),
+    )
+
+
+def offer_for(settings: dict[str, Any], language: str, default_terms_url: str) -> Offer:
+    """The merchant's offer texts, else the built-in ones in the shopper's language."""
+    texts = DEFAULT_OFFER_TEXTS.get(language, DEFAULT_OFFER_TEXTS["en"])
+    offer = settings["offer"]
+    return Offer(
+        title=offer["title"] or texts["title"],
+        description=offer["description"] or texts["description"],
+        terms_url=offer["terms_url"] or default_terms_url,
+        terms_version=offer["terms_version"],
+    )
+
+
+def quote_cart(
+    shop: Shop,
+    settings: dict[str, Any],
+    cart: Cart,
+    *,
+    signing_key: str,
+    now: datetime,
+    language: str,
+    default_terms_url: str,
+) -> IssuedQuote:
+    """Price the cart for this shop; an eligible quote gets a reference valid for 24 hours."""
+    if cart.currency != shop.currency:
+        raise ValidationFailedError(
+            f"Quotes are in the shop's currency, {shop.currency}.",
+            fields={"currency": [f"Must be the shop's currency, {shop.currency}."]},
+        )
+    price = price_cart(cart, pricing_rules(settings))
+    offer = offer_for(settings, language, default_terms_url)
+    if not price.eligible:
+        return IssuedQuote(id=None, price=price, expires_at=None, offer=offer)
+    expires_at = now + quote_token.QUOTE_VALIDITY
+    claims = quote_token.QuoteClaims(
+        shop_id=shop.id,
+        currency=price.currency,
+        declared_value=price.declared_value,
+        premium=price.premium,
+        customer_price=price.customer_price,
+        merchant_contribution=price.merchant_contribution,
+        expires_at=expires_at.replace(microsecond=0),
+        nonce=random_token(8),
+    )
+    return IssuedQuote(
+        id=quote_token.sign(claims, signing_key),
+        price=price,
+        expires_at=claims.expires_at,
+        offer=offer,
+    )

@@ -1,0 +1,62 @@
+"""Reading JSON bodies strictly and turning marshmallow errors into the contract's `fields` map."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, NoReturn
+
+from flask import Request
+from webargs import core
+from webargs.flaskparser import FlaskParser
+
+from plugin.errors import InvalidJsonError, ValidationFailedError
+
+
+def _reject_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not JSON")
+
+
+def loads_strict(raw: bytes) -> Any:
+    """JSON as RFC 8259 has it: no NaN or Infinity, UTF-8, any nesting that does not exhaust the stack."""
+    try:
+        return json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise InvalidJsonError() from exc
+
+
+def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """{"items": {0: {"sku": [...]}}} as {"items.0.sku": [...]}; whole-body errors under "body"."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            name = "body" if key == "_schema" and not prefix else str(key)
+            if key == "_schema" and prefix:
+                name = ""
+            path = f"{prefix}.{name}".strip(".") if name else prefix
+            flat.update(flatten_errors(value, path))
+    elif isinstance(messages, list) and all(isinstance(item, str) for item in messages):
+        flat.setdefault(prefix or "body", []).extend(messages)
+    elif isinstance(messages, list):
+        for index, value in enumerate(messages):
+            flat.update(flatten_errors(value, f"{prefix}.{index}".strip(".")))
+    else:
+        flat.setdefault(prefix or "body", []).append(str(messages))
+    return flat
+
+
+class JsonBodyParser(FlaskParser):
+    """webargs' parser, reading any body as strict JSON and raising the project's own errors."""
+
+    DEFAULT_VALIDATION_STATUS = 422
+
+    def load_json(self, req: Request, schema: Any) -> Any:
+        raw = req.get_data(cache=True)
+        if not raw.strip():
+            return core.missing
+        return loads_strict(raw)
+
+    def handle_error(self, error: Any, req: Request, schema: Any, **_: Any) -> NoReturn:
+        messages = (
+            error.messages.get("json", error.messages) if isinstance(error.messages, dict) else error.messages
+        )
+        raise ValidationFailedError(fields=flatten_errors(messages))

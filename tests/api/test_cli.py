@@ -1,0 +1,61 @@
+"""The `shops` commands, as a merchant runs them."""
+
+from __future__ import annotations
+
+import json
+
+from plugin.extensions import db
+from plugin.models import Shop
+from tests.api.test_quotes import CONTRACT_EXAMPLE
+from tests.conftest import bearer
+
+
+def test_shops_create_prints_one_json_object_whose_keys_work(app, client):
+    result = app.test_cli_runner().invoke(
+        args=["shops", "create", "--name", "Jade House", "--currency", "USD", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    created = json.loads(result.output)
+    assert set(created) == {
+        "id",
+        "name",
+        "currency",
+        "publishable_key",
+        "secret_key",
+        "platform_webhook_secret",
+    }
+    assert created["id"].startswith("shop_") and created["currency"] == "USD"
+    assert created["publishable_key"].startswith("pk_") and created["secret_key"].startswith("sk_")
+    assert client.get("/api/v1/settings", headers=bearer(created["secret_key"])).status_code == 200
+    assert (
+        client.post(
+            "/api/v1/quotes", json=CONTRACT_EXAMPLE, headers=bearer(created["publishable_key"])
+        ).status_code
+        == 200
+    )
+
+
+def test_shops_create_refuses_an_unknown_currency(app):
+    result = app.test_cli_runner().invoke(args=["shops", "create", "--name", "X", "--currency", "ABC"])
+    assert result.exit_code != 0
+    assert "ISO 4217" in result.output
+    with app.app_context():
+        assert db.session.query(Shop).count() == 0
+
+
+def test_roll_keys(app, client, shop):
+    result = app.test_cli_runner().invoke(args=["shops", "roll-keys", "--shop", shop.shop.id, "--json"])
+    assert result.exit_code == 0, result.output
+    rolled = json.loads(result.output)
+    assert client.get("/api/v1/settings", headers=bearer(shop.keys.secret_key)).status_code == 401
+    assert client.get("/api/v1/settings", headers=bearer(rolled["secret_key"])).status_code == 200
+
+
+def test_roll_keys_of_an_unknown_shop(app):
+    result = app.test_cli_runner().invoke(args=["shops", "roll-keys", "--shop", "shop_nope"])
+    assert result.exit_code != 0 and "no shop" in result.output
+
+
+def test_shops_list(app, shop):
+    result = app.test_cli_runner().invoke(args=["shops", "list"])
+    assert shop.shop.id in result.output and "Jade House" in result.output

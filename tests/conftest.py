@@ -1,0 +1,99 @@
+"""Shared fixtures: the app on SQLite, or on PostgreSQL with TEST_DATABASE_URL; a clean database per test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import delete
+
+from plugin import create_app
+from plugin.extensions import db
+from plugin.services.shops import CreatedShop, create_shop
+
+TEST_SECRET_KEY = "test-secret-key-not-for-production"
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+def _database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+def make_environ(database_url: str, **extra: str) -> dict[str, str]:
+    """The environment a test app is built from."""
+    return {
+        "TESTING": "1",
+        "SECRET_KEY": TEST_SECRET_KEY,
+        "HTTPS_ONLY": "0",
+        "DATABASE_URL": database_url,
+        "RATE_LIMIT_QUOTES": "100000/minute",
+        **extra,
+    }
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return _database_url(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str) -> Iterator[Flask]:
+    """One app per run; the schema comes from the Alembic migrations, as in production."""
+    application = create_app({"ENVIRON": make_environ(database_url), "RESOLVE_INSURER_HOSTS": False})
+    with application.app_context():
+        upgrade(directory=application.config["MIGRATIONS_DIR"])
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test that touches the app starts and ends with empty tables."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    application: Flask = request.getfixturevalue("app")
+    with application.app_context():
+        db.session.rollback()
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(delete(table))
+        db.session.commit()
+        db.session.remove()
+
+
+@pytest.fixture()
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture()
+def new_shop(app: Flask):
+    """A factory of shops: new_shop(currency="JPY")."""
+
+    def factory(name: str = "Jade House", currency: str = "USD") -> CreatedShop:
+        with app.app_context():
+            created = create_shop(name, currency, app.extensions["secret_box"])
+            db.session.refresh(created.shop)
+            db.session.expunge_all()
+            return created
+
+    return factory
+
+
+@pytest.fixture()
+def shop(new_shop) -> CreatedShop:
+    return new_shop()
+
+
+def bearer(key: str) -> dict[str, str]:
+    """Authorization header for a key."""
+    return {"Authorization": f"Bearer {key}"}
