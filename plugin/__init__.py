@@ -57,12 +57,14 @@ def _configure_openapi(app: Flask) -> None:
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints. Nothing happens at import time."""
-    from plugin import cli, health, iso_codes, terms
+    from plugin import cli, health, iso_codes, rate_limits, terms
     from plugin.api import register as register_api
     from plugin.config import from_environment, load_config
     from plugin.crypto import SecretBox
     from plugin.errors import register_error_handlers
-    from plugin.extensions import api, db, limiter, migrate
+    from plugin.extensions import api, db, migrate
+    from plugin.services.shop_snapshots import GrantCache
+    from plugin.sessions import PagesOnlySessionInterface
 
     app = Flask(__name__, instance_relative_config=True)
     overrides = dict(config or {})
@@ -74,7 +76,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     app.config.update(overrides)
     app.config["MAX_CONTENT_LENGTH"] = MAX_JSON_BODY
-    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    app.session_interface = PagesOnlySessionInterface()
     logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"))
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
@@ -82,9 +84,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=app.config["MIGRATIONS_DIR"])
-    limiter.init_app(app)
+    rate_limits.init_app(app)
     _configure_openapi(app)
     api.init_app(app)
+    app.extensions["grant_cache"] = GrantCache(ttl=float(app.config.get("KEY_CACHE_SECONDS", 5)))
     app.extensions["secret_box"] = SecretBox.from_config(
         app.config["ENCRYPTION_KEY"], app.config["SECRET_KEY"]
     )

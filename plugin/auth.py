@@ -10,14 +10,15 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from flask import g, request
-from sqlalchemy import select
+from flask import current_app, g, request
 
 from plugin.errors import AuthenticationError, PermissionDeniedError
 from plugin.extensions import db
-from plugin.models import ApiKey, Shop, utcnow
+from plugin.models import Shop, utcnow
+from plugin.services.shop_snapshots import KeyGrant, ShopSnapshot, load_grant
 
 F = TypeVar("F", bound=Callable[..., Any])
+MAX_KEY_LENGTH = 200
 
 
 class KeyKind(StrEnum):
@@ -34,7 +35,7 @@ KEY_PREFIXES = {KeyKind.PUBLISHABLE: "pk", KeyKind.SECRET: "sk"}
 class Caller:
     """The authenticated shop and the kind of key it used."""
 
-    shop: Shop
+    shop: ShopSnapshot
     kind: KeyKind
 
 
@@ -57,30 +58,35 @@ def bearer_token() -> str | None:
     return token.strip()
 
 
-def authenticate(token: str | None, now: datetime) -> Caller:
+def authenticate(token: str | None, now: datetime, lookup: Callable[[str], KeyGrant | None]) -> Caller:
     """The caller a key stands for, or AuthenticationError."""
-    if not token or len(token) > 200:
+    if not token or len(token) > MAX_KEY_LENGTH:
         raise AuthenticationError()
-    row = db.session.execute(
-        select(ApiKey.kind, ApiKey.expires_at, Shop).join(Shop).where(ApiKey.key_hash == hash_key(token))
-    ).first()
-    if row is None:
+    grant = lookup(hash_key(token))
+    if grant is None:
         raise AuthenticationError("Unknown API key.", code="invalid_api_key")
-    kind, expires_at, shop = row
-    if expires_at is not None and expires_at <= now:
+    if grant.expires_at is not None and grant.expires_at <= now:
         raise AuthenticationError(
             "This API key has expired; use the shop's current keys.", code="expired_api_key"
         )
-    return Caller(shop=shop, kind=KeyKind(kind))
+    return Caller(shop=grant.shop, kind=KeyKind(grant.kind))
 
 
-def require_key(*kinds: KeyKind) -> Callable[[F], F]:
-    """Decorate a view: it runs only for a key of one of these kinds, with `g.caller` set."""
+def _cached_lookup(key_hash: str) -> KeyGrant | None:
+    return current_app.extensions["grant_cache"].get(key_hash, load_grant)
+
+
+def require_key(*kinds: KeyKind, cached: bool = False) -> Callable[[F], F]:
+    """Decorate a view: it runs only for a key of one of these kinds, with `g.caller` set.
+
+    `cached` reads the key and the shop's settings through the per-process grant cache: for the
+    read-only browser endpoints on every checkout page, never for endpoints that change anything.
+    """
 
     def decorator(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            caller = authenticate(bearer_token(), utcnow())
+            caller = authenticate(bearer_token(), utcnow(), _cached_lookup if cached else load_grant)
             if caller.kind not in kinds:
                 raise PermissionDeniedError()
             g.caller = caller
@@ -91,6 +97,14 @@ def require_key(*kinds: KeyKind) -> Callable[[F], F]:
     return decorator
 
 
-def current_shop() -> Shop:
-    """The shop of the authenticated caller."""
+def current_snapshot() -> ShopSnapshot:
+    """The read-only view of the caller's shop."""
     return g.caller.shop
+
+
+def current_shop() -> Shop:
+    """The caller's shop as a database row, for use cases that change it."""
+    shop = db.session.get(Shop, g.caller.shop.id)
+    if shop is None:  # deleted since the key was read
+        raise AuthenticationError("Unknown API key.", code="invalid_api_key")
+    return shop

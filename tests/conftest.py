@@ -68,6 +68,7 @@ def _clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
             db.session.execute(delete(table))
         db.session.commit()
         db.session.remove()
+    application.extensions["grant_cache"].clear()
 
 
 @pytest.fixture()

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, request, url_for
+import msgspec
+from flask import Response, current_app, request
 
-from plugin.api.blueprint import Blueprint
+from plugin.api.blueprint import Blueprint, documentation_only
+from plugin.api.cart_decoding import decode_quote_request
 from plugin.api.cors import check_origin
-from plugin.auth import KeyKind, current_shop, require_key
-from plugin.extensions import limiter
+from plugin.auth import KeyKind, current_snapshot, require_key
 from plugin.models import utcnow
+from plugin.rate_limits import per_key_and_address
 from plugin.schemas import QuoteRequestSchema, QuoteSchema
-from plugin.services.quotes import OFFER_LANGUAGES, IssuedQuote, cart_from_request, quote_cart
-from plugin.services.settings import effective_settings
+from plugin.services.quotes import OFFER_LANGUAGES, IssuedQuote, quote_cart
 
+_encoder = msgspec.json.Encoder()
 bp = Blueprint("quotes", __name__, url_prefix="/api/v1/quotes", description="Price shipping protection.")
 
 
@@ -23,6 +25,9 @@ def _language(requested: str | None) -> str:
         primary = requested.replace("_", "-").split("-")[0].lower()
         if primary in OFFER_LANGUAGES:
             return primary
+    header = request.environ.get("HTTP_ACCEPT_LANGUAGE", "")
+    if not any(language in header for language in OFFER_LANGUAGES[1:]):
+        return "en"  # nothing but English could match: skip parsing the header
     return request.accept_languages.best_match(OFFER_LANGUAGES, default="en")
 
 
@@ -51,23 +56,31 @@ def quote_body(quote: IssuedQuote) -> dict[str, Any]:
 
 
 @bp.route("", methods=["POST"])
-@limiter.limit(lambda: current_app.config["RATE_LIMIT_QUOTES"], methods=["POST"])
-@require_key(KeyKind.PUBLISHABLE, KeyKind.SECRET)
-@bp.arguments(QuoteRequestSchema)
-@bp.response(200, QuoteSchema)
-@bp.documents_errors(400, 401, 413, 422)
-def create_quote(cart_data: dict[str, Any]) -> dict[str, Any]:
+@per_key_and_address("RATE_LIMIT_QUOTES")
+@require_key(KeyKind.PUBLISHABLE, KeyKind.SECRET, cached=True)
+@documentation_only(
+    bp.doc(
+        requestBody={
+            "required": True,
+            "content": {"application/json": {"schema": QuoteRequestSchema}},
+            "description": "The cart. Unknown fields are ignored, so a store can pass its own cart object.",
+        }
+    ),
+    bp.response(200, QuoteSchema),
+)
+@bp.documents_errors(400, 401, 403, 413, 422, 429)
+def create_quote() -> Response:
     """Price a cart under the shop's rules; an eligible answer carries a signed `id` valid for 24 hours."""
-    shop = current_shop()
-    settings = effective_settings(shop)
-    check_origin(settings)
+    shop = current_snapshot()
+    check_origin(shop.settings)
+    quote_request = decode_quote_request(request.get_data(cache=False))
     quote = quote_cart(
         shop,
-        settings,
-        cart_from_request(cart_data),
+        quote_request.cart,
         signing_key=current_app.config["SECRET_KEY"],
         now=utcnow(),
-        language=_language(cart_data.get("locale")),
-        default_terms_url=url_for("terms.page", shop_id=shop.id, _external=True),
+        language=_language(quote_request.locale),
+        default_terms_url=f"{request.scheme}://{request.host}{request.script_root}/terms/{shop.id}",
     )
-    return quote_body(quote)
+    # Returned as a ready response: the schema above documents it, and no second serialisation runs.
+    return Response(_encoder.encode(quote_body(quote)), mimetype="application/json")

@@ -50,4 +50,7 @@ def get_settings() -> dict[str, Any]:
 def patch_settings() -> dict[str, Any]:
     """Change some settings; the result is validated whole and saved only if all of it is valid."""
     patch = loads_strict(request.get_data(cache=True))
-    return update_settings(current_shop(), patch, _context())
+    shop = current_shop()
+    updated = update_settings(shop, patch, _context())
+    current_app.extensions["grant_cache"].forget_shop(shop.id)
+    return updated

@@ -9,8 +9,13 @@ _ALPHABET = string.ascii_letters + string.digits
 
 
 def random_token(length: int) -> str:
-    """A random base62 string from the OS's CSPRNG."""
-    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+    """A random base62 string of `length` characters from the OS's CSPRNG."""
+    number = int.from_bytes(secrets.token_bytes(length))  # 8 bits per character: ample for 5.95 needed
+    characters = []
+    for _ in range(length):
+        number, digit = divmod(number, 62)
+        characters.append(_ALPHABET[digit])
+    return "".join(characters)
 
 
 def new_id(prefix: str) -> str:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, Decimal, InvalidOperation, localcontext
+from decimal import ROUND_CEILING, Context, Decimal, DivisionByZero, Inexact, InvalidOperation, Overflow
 
-# Enough digits for any int64 amount times a rate with many decimals: nothing is ever rounded implicitly.
-_PRECISION = 60
+# One explicit context for every calculation: 60 digits hold any int64 amount times a rate with many
+# decimals, so nothing is rounded implicitly, and a signal (not a silent rounding) stops anything inexact.
+EXACT = Context(prec=60, traps=[InvalidOperation, Inexact, DivisionByZero, Overflow])
 
 
 class CurrencyMismatchError(ValueError):
@@ -41,26 +43,28 @@ class Money:
 
 def scale(amount: int, rate: Decimal) -> Decimal:
     """The exact product of an amount of minor units and a rate."""
-    with localcontext() as ctx:
-        ctx.prec = _PRECISION
-        return Decimal(amount) * rate
+    return EXACT.multiply(Decimal(amount), rate)
+
+
+def sum_of_products(terms: Iterable[tuple[int, Decimal]]) -> Decimal:
+    """The exact sum of amount x rate over many terms."""
+    total = Decimal(0)
+    for amount, rate in terms:
+        total = EXACT.add(total, EXACT.multiply(Decimal(amount), rate))
+    return total
 
 
 def to_minor_units(value: Decimal, rounding: str) -> int:
     """An exact decimal amount of minor units made whole with the named rounding mode."""
-    with localcontext() as ctx:
-        ctx.prec = _PRECISION
-        return int(value.to_integral_value(rounding=rounding))
+    return int(value.to_integral_value(rounding=rounding, context=EXACT))
 
 
 def round_up_to_multiple(value: Decimal, increment: int) -> int:
     """The smallest multiple of `increment` that is >= value (value in minor units)."""
     if increment < 1:
         raise ValueError("increment must be at least 1 minor unit")
-    with localcontext() as ctx:
-        ctx.prec = _PRECISION
-        steps = (value / increment).to_integral_value(rounding=ROUND_CEILING)
-        return int(steps) * increment
+    whole = int(value.to_integral_value(rounding=ROUND_CEILING, context=EXACT))
+    return -(-whole // increment) * increment  # ceil(ceil(v) / n) == ceil(v / n) for a whole n
 
 
 def parse_major_units(text: str, exponent: int) -> int:
@@ -71,9 +75,7 @@ def parse_major_units(text: str, exponent: int) -> int:
         raise ValueError(f"not a decimal amount: {text!r}") from exc
     if not value.is_finite():
         raise ValueError(f"not a finite amount: {text!r}")
-    with localcontext() as ctx:
-        ctx.prec = _PRECISION
-        minor = value.scaleb(exponent)
-        if minor != minor.to_integral_value():
-            raise ValueError(f"{text!r} has more decimals than the currency allows ({exponent})")
-        return int(minor)
+    minor = value.scaleb(exponent, context=EXACT)
+    if minor != minor.to_integral_value(context=EXACT):
+        raise ValueError(f"{text!r} has more decimals than the currency allows ({exponent})")
+    return int(minor)

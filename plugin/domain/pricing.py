@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
+from typing import Protocol
 
-from plugin.domain.money import round_up_to_multiple, scale, to_minor_units
+from plugin.domain.money import round_up_to_multiple, scale, sum_of_products, to_minor_units
 
 
 class PricingMode(StrEnum):
@@ -30,6 +31,19 @@ class ExclusionReason(StrEnum):
 
     CATEGORY_EXCLUDED = "category_excluded"
     SKU_EXCLUDED = "sku_excluded"
+
+
+class CartLine(Protocol):
+    """What pricing reads of a cart line; any object with these attributes will do."""
+
+    @property
+    def sku(self) -> str: ...
+    @property
+    def unit_price(self) -> int: ...
+    @property
+    def quantity(self) -> int: ...
+    @property
+    def category(self) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +77,7 @@ class Cart:
 
     currency: str
     destination: Destination
-    items: tuple[CartItem, ...]
+    items: Sequence[CartLine]
     shipping_amount: int | None = None
 
 
@@ -122,7 +136,7 @@ def normalise_category(category: str | None) -> str | None:
     return category.strip().lower() if category else None
 
 
-def _exclusion(item: CartItem, rules: PricingRules) -> ExclusionReason | None:
+def _exclusion(item: CartLine, rules: PricingRules) -> ExclusionReason | None:
     if normalise_category(item.category) in rules.excluded_categories:
         return ExclusionReason.CATEGORY_EXCLUDED
     if item.sku in rules.excluded_skus:
@@ -130,16 +144,21 @@ def _exclusion(item: CartItem, rules: PricingRules) -> ExclusionReason | None:
     return None
 
 
-def _item_rate(item: CartItem, rules: PricingRules) -> Decimal:
+def _item_rate(item: CartLine, rules: PricingRules) -> Decimal:
     category = normalise_category(item.category)
     if category is not None and category in rules.category_rates:
         return rules.category_rates[category]
     return rules.rate
 
 
-def percent_premium(items: tuple[CartItem, ...], rules: PricingRules) -> int:
+def percent_premium(items: Sequence[CartLine], rules: PricingRules) -> int:
     """Sum of item value x rate, exact, rounded up to the increment, then held within [minimum, maximum]."""
-    exact = sum((scale(item.value, _item_rate(item, rules)) for item in items), Decimal(0))
+    # Values are summed per rate in integers first, so the exact sum takes one product per distinct rate.
+    value_by_rate: dict[Decimal, int] = {}
+    for item in items:
+        rate = _item_rate(item, rules)
+        value_by_rate[rate] = value_by_rate.get(rate, 0) + item.unit_price * item.quantity
+    exact = sum_of_products((value, rate) for rate, value in value_by_rate.items())
     premium = round_up_to_multiple(exact, rules.round_up_to)
     premium = max(premium, rules.minimum)
     if rules.maximum is not None:
@@ -162,7 +181,7 @@ def merchant_contribution(premium: int, merchant_share: Decimal) -> int:
 
 def price_cart(cart: Cart, rules: PricingRules) -> Price:
     """Price the cart: which items count, whether it is eligible, and who pays what."""
-    eligible_items: list[CartItem] = []
+    eligible_items: list[CartLine] = []
     excluded: list[ExcludedItem] = []
     for item in cart.items:
         reason = _exclusion(item, rules)
@@ -170,7 +189,7 @@ def price_cart(cart: Cart, rules: PricingRules) -> Price:
             eligible_items.append(item)
         else:
             excluded.append(ExcludedItem(item.sku, reason))
-    declared_value = sum(item.value for item in eligible_items)
+    declared_value = sum(item.unit_price * item.quantity for item in eligible_items)
 
     reasons: list[IneligibleReason] = []
     if cart.destination.country in rules.excluded_countries:
@@ -185,7 +204,7 @@ def price_cart(cart: Cart, rules: PricingRules) -> Price:
     if rules.mode is PricingMode.BANDS:
         premium = band_premium(declared_value, rules.bands)
     else:
-        premium = percent_premium(tuple(eligible_items), rules)
+        premium = percent_premium(eligible_items, rules)
     if cart.destination.region is not None and cart.destination.region in rules.surcharge_regions:
         premium += rules.surcharge_amount
     contribution = merchant_contribution(premium, rules.merchant_share)

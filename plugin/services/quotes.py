@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from plugin.domain import quote_token
-from plugin.domain.ids import random_token
-from plugin.domain.pricing import Cart, CartItem, Destination, Price, price_cart
-from plugin.domain.settings import pricing_rules
+from plugin.domain.pricing import Cart, Price, price_cart
 from plugin.errors import ValidationFailedError
-from plugin.models import Shop
+from plugin.services.shop_snapshots import ShopSnapshot
 
 # The built-in offer, in the languages the widget speaks; a merchant's own texts replace them.
 DEFAULT_OFFER_TEXTS = {
@@ -47,25 +46,7 @@ class IssuedQuote:
     offer: Offer
 
 
-def cart_from_request(data: dict[str, Any]) -> Cart:
-    """The domain cart of a validated quote request."""
-    destination = data["destination"]
-    return Cart(
-        currency=data["currency"],
-        destination=Destination(
-            destination["country"], destination.get("region"), destination.get("postal_code")
-        ),
-        items=tuple(
-            CartItem(
-                item["sku"], item["unit_price"], item["quantity"], item.get("category"), item.get("name")
-            )
-            for item in data["items"]
-        ),
-        shipping_amount=data.get("shipping_amount"),
-    )
-
-
-def offer_for(settings: dict[str, Any], language: str, default_terms_url: str) -> Offer:
+def offer_for(settings: Mapping[str, Any], language: str, default_terms_url: str) -> Offer:
     """The merchant's offer texts, else the built-in ones in the shopper's language."""
     texts = DEFAULT_OFFER_TEXTS.get(language, DEFAULT_OFFER_TEXTS["en"])
     offer = settings["offer"]
@@ -78,8 +59,7 @@ def offer_for(settings: dict[str, Any], language: str, default_terms_url: str) -
 
 
 def quote_cart(
-    shop: Shop,
-    settings: dict[str, Any],
+    shop: ShopSnapshot,
     cart: Cart,
     *,
     signing_key: str,
@@ -93,11 +73,11 @@ def quote_cart(
             f"Quotes are in the shop's currency, {shop.currency}.",
             fields={"currency": [f"Must be the shop's currency, {shop.currency}."]},
         )
-    price = price_cart(cart, pricing_rules(settings))
-    offer = offer_for(settings, language, default_terms_url)
+    price = price_cart(cart, shop.rules)
+    offer = offer_for(shop.settings, language, default_terms_url)
     if not price.eligible:
         return IssuedQuote(id=None, price=price, expires_at=None, offer=offer)
-    expires_at = now + quote_token.QUOTE_VALIDITY
+    expires_at = (now + quote_token.QUOTE_VALIDITY).replace(microsecond=0)
     claims = quote_token.QuoteClaims(
         shop_id=shop.id,
         currency=price.currency,
@@ -105,12 +85,9 @@ def quote_cart(
         premium=price.premium,
         customer_price=price.customer_price,
         merchant_contribution=price.merchant_contribution,
-        expires_at=expires_at.replace(microsecond=0),
-        nonce=random_token(8),
+        expires_at=expires_at,
+        nonce=quote_token.new_nonce(),
     )
     return IssuedQuote(
-        id=quote_token.sign(claims, signing_key),
-        price=price,
-        expires_at=claims.expires_at,
-        offer=offer,
+        id=quote_token.sign(claims, signing_key), price=price, expires_at=expires_at, offer=offer
     )

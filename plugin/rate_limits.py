@@ -1,0 +1,111 @@
+"""Rate limits on the public endpoints, per API key and client address.
+
+The `limits` library parses the rates and, for a limit shared by many processes, keeps the counters in
+Redis or Memcached (RATE_LIMIT_STORAGE_URI). For the default in-process counters we keep our own small
+window table: `limits`' memory storage starts a timer thread every 10 ms under load, which cost more CPU
+than pricing the cart (bench/quote_throughput.py: ratio 0.54 with it, 0.68 without).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask, current_app, request
+from limits import RateLimitItem, parse
+from limits.storage import storage_from_string
+from limits.strategies import SlidingWindowCounterRateLimiter
+
+from plugin.auth import key_fingerprint
+from plugin.errors import RateLimitedError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class LocalSlidingWindow:
+    """Sliding-window counters in this process, expired lazily (no background thread), bounded in size."""
+
+    def __init__(self, max_keys: int = 100_000, clock: Callable[[], float] = time.time) -> None:
+        self._counts: dict[str, tuple[int, int, int]] = {}  # key -> (window number, count, previous count)
+        self._max_keys = max_keys
+        self._clock = clock
+        self._lock = threading.Lock()
+
+    def hit(self, item: RateLimitItem, *identifiers: str) -> float | None:
+        """Count a request; None when allowed, else the seconds until one more would be."""
+        key = item.key_for(*identifiers)
+        period = item.get_expiry()
+        now = self._clock()
+        window, elapsed = divmod(now, period)
+        window = int(window)
+        with self._lock:
+            if len(self._counts) >= self._max_keys:
+                self._counts = {k: v for k, v in self._counts.items() if v[0] >= window - 1}
+                if len(self._counts) >= self._max_keys:  # a flood of distinct callers: bounded memory first
+                    self._counts.clear()
+            start, count, previous = self._counts.get(key, (window, 0, 0))
+            if start != window:
+                previous, count = (count if start == window - 1 else 0), 0
+            # The previous window's requests count in proportion to how much of it the sliding window covers.
+            weighted = previous * (1 - elapsed / period) + count
+            if weighted + 1 > item.amount:
+                self._counts[key] = (window, count, previous)
+                return period - elapsed  # by then this window's count is at most what it is now
+            self._counts[key] = (window, count + 1, previous)
+            return None
+
+
+class RateLimiter:
+    """Sliding-window limits, in this process (memory://) or shared through `limits`' storages."""
+
+    def __init__(self, storage_uri: str) -> None:
+        self._local = LocalSlidingWindow() if storage_uri.startswith("memory://") else None
+        self._shared = (
+            None if self._local else SlidingWindowCounterRateLimiter(storage_from_string(storage_uri))
+        )
+        self._items: dict[str, RateLimitItem] = {}
+
+    def _item(self, spec: str) -> RateLimitItem:
+        item = self._items.get(spec)
+        if item is None:
+            item = self._items[spec] = parse(spec)
+        return item
+
+    def _retry_after(self, item: RateLimitItem, identifiers: tuple[str, ...]) -> float | None:
+        if self._local is not None:
+            return self._local.hit(item, *identifiers)
+        assert self._shared is not None
+        if self._shared.hit(item, *identifiers):
+            return None
+        return self._shared.get_window_stats(item, *identifiers).reset_time - time.time()
+
+    def hit(self, spec: str, *identifiers: str) -> None:
+        """Count one request; RateLimitedError (with Retry-After) once the limit is passed."""
+        retry_after = self._retry_after(self._item(spec), identifiers)
+        if retry_after is not None:
+            raise RateLimitedError(headers={"Retry-After": str(max(1, math.ceil(retry_after)))})
+
+
+def per_key_and_address(config_key: str) -> Callable[[F], F]:
+    """Limit a view to the rate in `app.config[config_key]` (e.g. "300/minute") per key and address."""
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            limiter: RateLimiter = current_app.extensions["rate_limiter"]
+            credential = key_fingerprint(request.environ.get("HTTP_AUTHORIZATION", ""))
+            limiter.hit(current_app.config[config_key], view.__name__, credential, request.remote_addr or "-")
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
+
+
+def init_app(app: Flask) -> None:
+    """Bind a limiter to the app's storage (RATE_LIMIT_STORAGE_URI)."""
+    app.extensions["rate_limiter"] = RateLimiter(app.config["RATELIMIT_STORAGE_URI"])

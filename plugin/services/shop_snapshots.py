@@ -1,0 +1,98 @@
+"""Read-only views of shops for the hot browser endpoints, cached per process for a few seconds."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from plugin.domain.pricing import PricingRules
+from plugin.domain.settings import pricing_rules
+from plugin.extensions import db
+from plugin.models import ApiKey, Shop
+from plugin.services.settings import effective_settings
+
+
+@dataclass(frozen=True, slots=True)
+class ShopSnapshot:
+    """What quoting needs of a shop: its currency and its settings, already parsed into rules."""
+
+    id: str
+    name: str
+    currency: str
+    settings: Mapping[str, Any]
+    rules: PricingRules
+
+
+@dataclass(frozen=True, slots=True)
+class KeyGrant:
+    """What an API key grants: a kind of access to one shop, until an optional expiry."""
+
+    kind: str
+    expires_at: datetime | None
+    shop: ShopSnapshot
+
+
+def snapshot_of(shop: Shop) -> ShopSnapshot:
+    """A detached, immutable view of a shop."""
+    settings = effective_settings(shop)
+    return ShopSnapshot(shop.id, shop.name, shop.currency, settings, pricing_rules(settings))
+
+
+def load_grant(key_hash: str) -> KeyGrant | None:
+    """The grant of a key, read from the database."""
+    row = db.session.execute(
+        select(ApiKey.kind, ApiKey.expires_at, Shop).join(Shop).where(ApiKey.key_hash == key_hash)
+    ).first()
+    if row is None:
+        return None
+    kind, expires_at, shop = row
+    return KeyGrant(kind, expires_at, snapshot_of(shop))
+
+
+class GrantCache:
+    """Key grants kept for `ttl` seconds, so a checkout's quotes cost no database round trip.
+
+    A changed setting or a rolled key reaches other processes within `ttl` seconds; this process
+    forgets a shop at once when its settings change here.
+    """
+
+    def __init__(
+        self, ttl: float = 5.0, max_entries: int = 10_000, clock: Callable[[], float] = time.monotonic
+    ):
+        self._ttl = ttl
+        self._max_entries = max_entries
+        self._clock = clock
+        self._entries: dict[str, tuple[float, KeyGrant | None]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key_hash: str, load: Callable[[str], KeyGrant | None]) -> KeyGrant | None:
+        """The cached grant, else `load(key_hash)` (unknown keys are cached too, against floods)."""
+        now = self._clock()
+        entry = self._entries.get(key_hash)
+        if entry is not None and entry[0] > now:
+            return entry[1]
+        grant = load(key_hash)
+        with self._lock:
+            if len(self._entries) >= self._max_entries:
+                self._entries.clear()  # crude but bounded: a flood of random keys cannot grow memory
+            self._entries[key_hash] = (now + self._ttl, grant)
+        return grant
+
+    def forget_shop(self, shop_id: str) -> None:
+        """Drop every cached grant of a shop (its settings or keys changed)."""
+        with self._lock:
+            for key_hash in [
+                h for h, (_, grant) in self._entries.items() if grant and grant.shop.id == shop_id
+            ]:
+                del self._entries[key_hash]
+
+    def clear(self) -> None:
+        """Forget everything."""
+        with self._lock:
+            self._entries.clear()
