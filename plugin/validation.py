@@ -24,6 +24,24 @@ def loads_strict(raw: bytes) -> Any:
         raise InvalidJsonError() from exc
 
 
+def read_body(request: Request) -> bytes:
+    """The request body, read in one call when its length is declared (werkzeug's `get_data` reads in
+    64 KiB rounds until the stream says it is exhausted, which costs the quote endpoint ~30 us a request).
+    `request.stream` still enforces MAX_CONTENT_LENGTH (413) before anything is read."""
+    length = request.content_length
+    if length is None:
+        return request.get_data(cache=False)
+    stream = request.stream
+    chunks: list[bytes] = []
+    while length > 0:
+        chunk = stream.read(length)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        length -= len(chunk)
+    return b"".join(chunks)
+
+
 def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     """{"items": {0: {"sku": [...]}}} as {"items.0.sku": [...]}; whole-body errors under "body"."""
     flat: dict[str, list[str]] = {}

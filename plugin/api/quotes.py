@@ -15,6 +15,7 @@ from plugin.models import utcnow
 from plugin.rate_limits import per_key_and_address
 from plugin.schemas import QuoteRequestSchema, QuoteSchema
 from plugin.services.quotes import OFFER_LANGUAGES, IssuedQuote, quote_cart
+from plugin.validation import read_body
 
 _encoder = msgspec.json.Encoder()
 bp = Blueprint("quotes", __name__, url_prefix="/api/v1/quotes", description="Price shipping protection.")
@@ -73,7 +74,7 @@ def create_quote() -> Response:
     """Price a cart under the shop's rules; an eligible answer carries a signed `id` valid for 24 hours."""
     shop = current_snapshot()
     check_origin(shop.settings)
-    quote_request = decode_quote_request(request.get_data(cache=False))
+    quote_request = decode_quote_request(read_body(request))
     quote = quote_cart(
         shop,
         quote_request.cart,
