@@ -10,6 +10,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from flask_migrate import upgrade
 from sqlalchemy import select
+from werkzeug.serving import run_simple
 
 from plugin.extensions import db
 from plugin.models import Shop, ShopSecret, utcnow
@@ -122,7 +123,8 @@ def demo_command(host: str, port: int) -> None:
         f"  API docs:        {base}/api/docs\n"
         f"  health:          {base}/healthz\n"
     )
-    app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+    # werkzeug's server directly: Flask ignores app.run() inside a `flask` command.
+    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
 
 
 def register(app: Flask) -> None:

@@ -59,3 +59,28 @@ def test_roll_keys_of_an_unknown_shop(app):
 def test_shops_list(app, shop):
     result = app.test_cli_runner().invoke(args=["shops", "list"])
     assert shop.shop.id in result.output and "Jade House" in result.output
+
+
+def test_demo_shop_is_made_once_and_its_keys_shown_again(app, client):
+    from plugin.cli import ensure_demo_shop
+
+    with app.app_context():
+        first = ensure_demo_shop()
+        again = ensure_demo_shop()
+        assert first[0].id == again[0].id
+        assert first[1:] == again[1:]
+    assert client.get("/api/v1/settings", headers=bearer(again[2])).status_code == 200
+
+
+def test_demo_shop_over_a_real_shop_gets_keys_of_its_own(app, client, shop):
+    from plugin.cli import ensure_demo_shop
+
+    with app.app_context():
+        demo_shop, _publishable, secret = ensure_demo_shop()
+        assert demo_shop.id == shop.shop.id and secret != shop.keys.secret_key
+    assert client.get("/api/v1/settings", headers=bearer(secret)).status_code == 200
+
+
+def test_demo_needs_demo_mode(app):
+    result = app.test_cli_runner().invoke(args=["demo"])
+    assert result.exit_code != 0 and "DEMO=1" in result.output
