@@ -189,7 +189,7 @@ def price_cart(cart: Cart, rules: PricingRules) -> Price:
             eligible_items.append(item)
         else:
             excluded.append(ExcludedItem(item.sku, reason))
-    declared_value = sum(item.unit_price * item.quantity for item in eligible_items)
+    declared_value = sum([item.unit_price * item.quantity for item in eligible_items])
 
     reasons: list[IneligibleReason] = []
     if cart.destination.country in rules.excluded_countries:

@@ -63,7 +63,7 @@ def _signing_key(secret: str | bytes) -> bytes:
 
 
 def _signature(body: str, secret: str | bytes) -> str:
-    return _b64(hmac.new(_signing_key(secret), body.encode("ascii"), hashlib.sha256).digest())
+    return _b64(hmac.digest(_signing_key(secret), body.encode("ascii"), "sha256"))  # one-shot: no HMAC object
 
 
 def sign(claims: QuoteClaims, secret: str | bytes) -> str:
