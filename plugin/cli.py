@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import click
 from flask import Flask, current_app
@@ -127,7 +127,55 @@ def demo_command(host: str, port: int) -> None:
     run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
 
 
+stripe_cli = AppGroup("stripe", help="Stripe housekeeping for a shop.")
+
+
+@stripe_cli.command("reconcile")
+@click.option("--shop", "shop_id", required=True, help="The shop's id (shop_…).")
+@click.option(
+    "--since",
+    required=True,
+    type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%SZ"]),
+    help="UTC date or time to look back to (Stripe keeps events for 30 days).",
+)
+def reconcile_command(shop_id: str, since: datetime) -> None:
+    """Apply the shop's Stripe events we missed (an outage longer than Stripe's retries), and confirm
+    Checkout protection lines still pending. Safe to run again: every event is applied once."""
+    from plugin.api.stripe_webhooks import apply_stripe_event, stripe_api_for
+    from plugin.models import Protection
+    from plugin.payments.stripe import HANDLED_TYPES
+    from plugin.payments.stripe_api import StripeApiError
+    from plugin.services.purchases import confirm_line_items
+
+    shop = get_shop(shop_id)
+    if shop is None:
+        raise click.BadParameter(f"no shop {shop_id!r}", param_hint="--shop")
+    api = stripe_api_for(shop)
+    if api is None:
+        raise click.UsageError("the shop has no stripe.api_key in its settings")
+    try:
+        events = api.events(since.replace(tzinfo=UTC), HANDLED_TYPES)
+    except StripeApiError as exc:
+        raise click.ClickException(str(exc)) from exc
+    counts: dict[str, int] = {}
+    for event in events:
+        recorded = apply_stripe_event(shop, event, api)
+        key = "already_seen" if recorded.duplicate else recorded.outcome
+        counts[key] = counts.get(key, 0) + 1
+    pending = db.session.scalars(
+        select(Protection.id).where(Protection.shop_id == shop.id, Protection.line_item_check == "pending")
+    ).all()
+    for protection_id in pending:
+        try:
+            result = confirm_line_items(protection_id, api.checkout_line_items)
+        except StripeApiError as exc:
+            result = f"error ({exc})"
+        counts[f"line_items_{result}"] = counts.get(f"line_items_{result}", 0) + 1
+    click.echo(json.dumps({"events": len(events), **dict(sorted(counts.items()))}))
+
+
 def register(app: Flask) -> None:
     """Add the project's commands to `flask --app plugin …`."""
     app.cli.add_command(shops_cli)
+    app.cli.add_command(stripe_cli)
     app.cli.add_command(demo_command)

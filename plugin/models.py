@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -82,3 +92,96 @@ class ShopSecret(db.Model):
     name: Mapped[str] = mapped_column(String(80), primary_key=True)
     ciphertext: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class WebhookDelivery(db.Model):
+    """An accepted webhook delivery, stored in the transaction of its effect: a repeat finds it and stops."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (UniqueConstraint("shop_id", "source", "delivery_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(db.Integer, "sqlite"), primary_key=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(16))  # "stripe" | "platform"
+    delivery_id: Mapped[str] = mapped_column(String(255))  # Stripe event id, Shopify webhook id
+    topic: Mapped[str] = mapped_column(String(100))
+    outcome: Mapped[str] = mapped_column(String(40))  # what it did: "applied", "ignored", …
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Payment(db.Model):
+    """A succeeded payment of the shop (protected or not): every one counts as an order."""
+
+    __tablename__ = "payments"
+    __table_args__ = (UniqueConstraint("shop_id", "payment_key"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(db.Integer, "sqlite"), primary_key=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), index=True)
+    # The PaymentIntent id if any, else the session id: a session and its PaymentIntent are one payment.
+    payment_key: Mapped[str] = mapped_column(String(255))
+    payment_intent: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    checkout_session: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    charge_id: Mapped[str | None] = mapped_column(String(255), nullable=True, index=True)
+    status: Mapped[str] = mapped_column(
+        String(20)
+    )  # "succeeded" | "failed" | "unknown" (only refunds seen yet)
+    amount: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    amount_refunded: Mapped[int] = mapped_column(BigInteger, default=0)
+    disputed: Mapped[bool] = mapped_column(default=False)
+    order_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    protected: Mapped[bool] = mapped_column(default=False)  # carried sp_quote, whatever became of it
+    succeeded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class StripeRefund(db.Model):
+    """One Stripe refund, so that refund.* events are counted once each."""
+
+    __tablename__ = "stripe_refunds"
+    __table_args__ = (UniqueConstraint("shop_id", "refund_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(db.Integer, "sqlite"), primary_key=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    refund_id: Mapped[str] = mapped_column(String(255))
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id", ondelete="CASCADE"), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(30))
+
+
+class Protection(db.Model):
+    """Shipping protection bought with one payment."""
+
+    __tablename__ = "protections"
+    __table_args__ = (
+        UniqueConstraint("payment_id"),
+        Index("ix_protections_shop_id_created_at", "shop_id", "created_at"),
+        Index("ix_protections_shop_id_order_id", "shop_id", "order_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id", ondelete="CASCADE"))
+    order_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    status: Mapped[str] = mapped_column(String(20))  # "active" | "voided" | "needs_review"
+    review_reason: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    disputed: Mapped[bool] = mapped_column(default=False)
+    currency: Mapped[str] = mapped_column(String(3))
+    declared_value_amount: Mapped[int] = mapped_column(BigInteger)
+    premium_amount: Mapped[int] = mapped_column(BigInteger)
+    customer_price_amount: Mapped[int] = mapped_column(BigInteger)
+    merchant_contribution_amount: Mapped[int] = mapped_column(BigInteger)
+    charged_amount: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # sp_amount as paid
+    quote_reference: Mapped[str] = mapped_column(String(500))
+    quote_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    consent_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    payment_intent: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    checkout_session: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    customer_email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    line_item_check: Mapped[str] = mapped_column(String(20), default="not_applicable")
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    payment: Mapped[Payment] = relationship()

@@ -172,10 +172,17 @@ class CorsSettingsSchema(Schema):
     allowed_origins = fields.List(Origin(), validate=validate.Length(max=50))
 
 
+_WEBHOOK_SECRET = validate.Regexp(r"^whsec_[A-Za-z0-9_]{8,200}$", error="Must be a whsec_… secret.")
+
+
 class StripeSettingsSchema(Schema):
-    webhook_secret = fields.String(
+    webhook_secret = fields.String(allow_none=True, validate=_WEBHOOK_SECRET)
+    previous_webhook_secret = fields.String(
         allow_none=True,
-        validate=validate.Regexp(r"^whsec_[A-Za-z0-9_]{8,200}$", error="Must be a whsec_… secret."),
+        validate=_WEBHOOK_SECRET,
+        metadata={
+            "description": "Also accepted while the endpoint's secret is rolled; set to null when done."
+        },
     )
     api_key = fields.String(
         allow_none=True,

@@ -74,7 +74,11 @@ class JsonBodyParser(FlaskParser):
         return loads_strict(raw)
 
     def handle_error(self, error: Any, req: Request, schema: Any, **_: Any) -> NoReturn:
-        messages = (
-            error.messages.get("json", error.messages) if isinstance(error.messages, dict) else error.messages
-        )
+        messages = error.messages
+        if (
+            isinstance(messages, dict)
+            and len(messages) == 1
+            and next(iter(messages)) in self.__location_map__
+        ):
+            messages = next(iter(messages.values()))  # {"query": {...}}: field paths start below the location
         raise ValidationFailedError(fields=flatten_errors(messages))

@@ -9,9 +9,9 @@ from plugin.extensions import api
 
 def register(app: Flask) -> None:
     """Register the API blueprints (and so their OpenAPI paths)."""
-    from plugin.api import quotes, settings
+    from plugin.api import protections, quotes, settings, stripe_webhooks
 
-    for module in (settings, quotes):
+    for module in (settings, quotes, protections, stripe_webhooks):
         api.register_blueprint(module.bp)
     from plugin.api import cors
 

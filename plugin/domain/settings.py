@@ -29,6 +29,7 @@ PROVIDER_REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
 SECRET_PATHS = frozenset(
     {
         "stripe.webhook_secret",
+        "stripe.previous_webhook_secret",
         "stripe.api_key",
         "insurer.config.api_key",
         "insurer.config.api_secret",
@@ -61,7 +62,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
         "terms_version": "1",
     },
     "cors": {"allowed_origins": []},
-    "stripe": {"webhook_secret": None, "api_key": None},
+    # previous_webhook_secret: still accepted while the endpoint's secret is being rolled.
+    "stripe": {"webhook_secret": None, "previous_webhook_secret": None, "api_key": None},
     "insurer": {"provider": "sandbox", "config": {}, "scope": "protected_orders"},
     "claims": {
         "max_claims_per_customer": 3,

@@ -179,7 +179,11 @@ def test_secrets_are_write_only_encrypted_and_masked(client, shop, app):
     response = patch(client, shop, body)
     assert response.status_code == 200, response.get_json()
     settings = response.get_json()
-    assert settings["stripe"] == {"webhook_secret": "whsec_…1234", "api_key": "rk_…9876"}
+    assert settings["stripe"] == {
+        "webhook_secret": "whsec_…1234",
+        "previous_webhook_secret": None,
+        "api_key": "rk_…9876",
+    }
     assert settings["insurer"]["config"] == {
         "base_url": "https://api.xcover.com/xcover",
         "partner_code": "JADE01",
@@ -201,7 +205,11 @@ def test_secrets_are_write_only_encrypted_and_masked(client, shop, app):
     again = patch(client, shop, settings).get_json()
     assert again["stripe"]["webhook_secret"] == "whsec_…1234"
     cleared = patch(client, shop, {"stripe": {"api_key": None}}).get_json()
-    assert cleared["stripe"] == {"webhook_secret": "whsec_…1234", "api_key": None}
+    assert cleared["stripe"] == {
+        "webhook_secret": "whsec_…1234",
+        "previous_webhook_secret": None,
+        "api_key": None,
+    }
 
 
 def test_switching_insurer_drops_the_old_insurers_credentials(client, shop):

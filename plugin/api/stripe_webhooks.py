@@ -1,0 +1,105 @@
+"""POST /webhooks/stripe/<shop_id>: verified, deduplicated Stripe events become payments and protections."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import current_app, request
+
+from plugin.api.blueprint import Blueprint
+from plugin.errors import ApiError, InvalidJsonError, NotFoundError
+from plugin.models import Shop, utcnow
+from plugin.payments.stripe import InvalidSignatureError, translate, verify_signature
+from plugin.payments.stripe_api import StripeApi, StripeApiError
+from plugin.services.purchases import (
+    PurchaseContext,
+    Recorded,
+    apply_fact,
+    confirm_line_items,
+    record_delivery,
+)
+from plugin.services.settings import read_secret
+from plugin.services.shops import get_shop
+from plugin.validation import loads_strict, read_body
+
+log = logging.getLogger(__name__)
+bp = Blueprint(
+    "stripe_webhooks", __name__, url_prefix="/webhooks/stripe", description="Stripe webhook endpoint."
+)
+
+
+class InvalidWebhookSignatureError(ApiError):
+    status, code = 400, "invalid_signature"
+    message = (
+        "The Stripe-Signature header does not match this shop's webhook secret, or is older than 5 minutes."
+    )
+
+
+class WebhookNotConfiguredError(ApiError):
+    status, code = 400, "webhook_secret_not_configured"
+    message = "Set stripe.webhook_secret in this shop's settings before pointing Stripe at this endpoint."
+
+
+def webhook_secrets(shop: Shop) -> list[str]:
+    """The shop's active Stripe endpoint secrets, current first."""
+    box = current_app.extensions["secret_box"]
+    names = ("stripe.webhook_secret", "stripe.previous_webhook_secret")
+    return [secret for name in names if (secret := read_secret(shop, name, box))]
+
+
+def stripe_api_for(shop: Shop) -> StripeApi | None:
+    """A Stripe client with the merchant's own key, if the shop has one."""
+    api_key = read_secret(shop, "stripe.api_key", current_app.extensions["secret_box"])
+    return StripeApi(api_key, current_app.config["STRIPE_API_BASE"]) if api_key else None
+
+
+def purchase_context(line_items_checkable: bool) -> PurchaseContext:
+    """The quote-signing keys (current and fallbacks), now, and whether Stripe can be asked."""
+    secrets = [current_app.config["SECRET_KEY"], *current_app.config.get("SECRET_KEY_FALLBACKS", [])]
+    return PurchaseContext(quote_secrets=secrets, now=utcnow(), line_items_checkable=line_items_checkable)
+
+
+def apply_stripe_event(shop: Shop, event: Mapping[str, Any], api: StripeApi | None) -> Recorded:
+    """Record one Stripe event (once), then confirm a Checkout protection line outside the transaction."""
+    fact = translate(event)
+    ctx = purchase_context(api is not None)
+    recorded = record_delivery(
+        shop,
+        "stripe",
+        str(event["id"]),
+        str(event.get("type") or ""),
+        lambda: apply_fact(shop, fact, ctx) if fact is not None else None,
+    )
+    if api is not None and recorded.protection_id and not recorded.duplicate:
+        try:
+            confirm_line_items(recorded.protection_id, api.checkout_line_items)
+        except StripeApiError as exc:
+            # Stays "pending": `flask stripe reconcile` asks again. Stripe gets its 200 either way.
+            log.warning(
+                "line items not confirmed", extra={"protection": recorded.protection_id, "error": str(exc)}
+            )
+    return recorded
+
+
+@bp.route("/<shop_id>", methods=["POST"])
+@bp.documents_errors(400, 404, 413)
+def receive(shop_id: str) -> dict[str, Any]:
+    """Stripe's deliveries for one shop; every accepted delivery, first or repeated, answers 200."""
+    shop = get_shop(shop_id)
+    if shop is None:
+        raise NotFoundError("No such shop.")
+    raw = read_body(request)
+    secrets = webhook_secrets(shop)
+    if not secrets:
+        raise WebhookNotConfiguredError()
+    try:
+        verify_signature(raw, request.headers.get("Stripe-Signature"), secrets)
+    except InvalidSignatureError as exc:
+        raise InvalidWebhookSignatureError() from exc
+    event = loads_strict(raw)
+    if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not event["id"]:
+        raise InvalidJsonError("The body is not a Stripe event.")
+    recorded = apply_stripe_event(shop, event, stripe_api_for(shop))
+    return {"received": True, "duplicate": recorded.duplicate, "outcome": recorded.outcome}

@@ -1,0 +1,1 @@
+"""Payment providers: verify their deliveries and translate them into the plugin's own vocabulary."""

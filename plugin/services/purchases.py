@@ -1,0 +1,299 @@
+"""Payments and their protections, recorded from payment facts exactly once, whatever order they arrive in."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+
+from plugin.domain import quote_token
+from plugin.domain.ids import new_id
+from plugin.domain.purchases import (
+    AMOUNT_KEY,
+    CONSENT_KEY,
+    ORDER_KEY,
+    QUOTE_KEY,
+    DisputeOpened,
+    PaymentFact,
+    PaymentFailed,
+    PaymentSucceeded,
+    RefundsChanged,
+    ReviewReason,
+    check_purchase,
+    is_protection_line,
+    parse_minor_units,
+)
+from plugin.extensions import db
+from plugin.models import Payment, Protection, Shop, StripeRefund, WebhookDelivery
+
+log = logging.getLogger(__name__)
+
+ACTIVE, VOIDED, NEEDS_REVIEW = "active", "voided", "needs_review"
+_COUNTED_REFUND_STATES = {"succeeded", "pending", "requires_action"}
+_WRITE_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What a delivery did: its outcome, whether it was a repeat, and the protection it touched."""
+
+    outcome: str
+    duplicate: bool = False
+    protection_id: str | None = None
+
+
+def find_payment(shop_id: str, key: str) -> Payment | None:
+    """The payment a PaymentIntent, Checkout Session or Charge id refers to."""
+    return db.session.scalars(
+        select(Payment)
+        .where(Payment.shop_id == shop_id)
+        .where(or_(Payment.payment_key == key, Payment.charge_id == key, Payment.checkout_session == key))
+        .limit(1)
+    ).first()
+
+
+def _payment(shop_id: str, key: str) -> Payment:
+    payment = find_payment(shop_id, key)
+    if payment is None:
+        payment = Payment(
+            shop_id=shop_id, payment_key=key, status="unknown", amount_refunded=0, disputed=False
+        )
+        db.session.add(payment)
+        db.session.flush()  # the unique (shop, key) constraint speaks now, inside the retry loop
+    return payment
+
+
+def _protection_of(payment: Payment) -> Protection | None:
+    return db.session.scalars(select(Protection).where(Protection.payment_id == payment.id)).first()
+
+
+def _verified_claims(reference: str, secrets: Sequence[str]) -> quote_token.QuoteClaims | None:
+    try:
+        return quote_token.verify(reference, secrets)
+    except quote_token.InvalidQuoteTokenError:
+        return None
+
+
+def _new_protection(
+    shop: Shop,
+    payment: Payment,
+    fact: PaymentSucceeded,
+    quote_secrets: Sequence[str],
+    line_items_checkable: bool,
+) -> Protection:
+    metadata = fact.metadata
+    reference = metadata[QUOTE_KEY][:500]
+    claims = _verified_claims(reference, quote_secrets)
+    charged = parse_minor_units(metadata.get(AMOUNT_KEY))
+    order_id = metadata.get(ORDER_KEY) or None
+    check = check_purchase(
+        claims,
+        shop_id=shop.id,
+        currency=fact.currency,
+        charged=charged,
+        paid_at=fact.occurred_at,
+        order_id=order_id,
+    )
+    from_quote = claims is not None
+    protection = Protection(
+        id=new_id("prot"),
+        shop_id=shop.id,
+        payment_id=payment.id,
+        order_id=order_id,
+        status=ACTIVE if check.trusted else NEEDS_REVIEW,
+        review_reason=None if check.trusted else str(check.reasons[0]),
+        disputed=payment.disputed,
+        currency=claims.currency if from_quote else fact.currency,
+        declared_value_amount=claims.declared_value if from_quote else 0,
+        premium_amount=claims.premium if from_quote else 0,
+        customer_price_amount=claims.customer_price if from_quote else (charged or 0),
+        merchant_contribution_amount=claims.merchant_contribution if from_quote else 0,
+        charged_amount=charged,
+        quote_reference=reference,
+        quote_expires_at=claims.expires_at if from_quote else None,
+        consent_id=metadata.get(CONSENT_KEY) or None,
+        payment_intent=payment.payment_intent,
+        checkout_session=payment.checkout_session,
+        customer_email=fact.customer_email,
+        line_item_check="pending" if (fact.checkout_session and line_items_checkable) else "not_applicable",
+    )
+    db.session.add(protection)
+    db.session.flush()  # one protection per payment: the unique constraint speaks now
+    return protection
+
+
+def _settle_money(payment: Payment, protection: Protection | None, now: datetime) -> None:
+    """Carry the payment's refunds and disputes over to its protection."""
+    if protection is None:
+        return
+    protection.disputed = protection.disputed or payment.disputed
+    fully_refunded = payment.amount is not None and payment.amount_refunded >= payment.amount > 0
+    # Before shipment a full refund voids the cover (policy cancellation after shipment lands with shipments).
+    if fully_refunded and protection.status != VOIDED:
+        protection.status = VOIDED
+        protection.voided_at = now
+
+
+def _on_succeeded(shop: Shop, fact: PaymentSucceeded, ctx: PurchaseContext) -> Recorded:
+    payment = _payment(shop.id, fact.payment_key)
+    payment.payment_intent = payment.payment_intent or fact.payment_intent
+    payment.checkout_session = payment.checkout_session or fact.checkout_session
+    payment.charge_id = payment.charge_id or fact.charge
+    if payment.status != "succeeded":
+        payment.status = "succeeded"
+        payment.succeeded_at = fact.occurred_at
+    payment.amount = fact.amount if fact.amount is not None else payment.amount
+    payment.currency = fact.currency or payment.currency
+    payment.order_id = payment.order_id or fact.metadata.get(ORDER_KEY) or None
+    protection = _protection_of(payment)
+    outcome = "order_recorded"
+    if QUOTE_KEY in fact.metadata:
+        payment.protected = True
+        if protection is None:
+            protection = _new_protection(shop, payment, fact, ctx.quote_secrets, ctx.line_items_checkable)
+            outcome = "protection_created"
+        else:
+            outcome = "protection_confirmed"
+    if protection is not None:
+        protection.customer_email = protection.customer_email or fact.customer_email
+        protection.checkout_session = protection.checkout_session or fact.checkout_session
+        protection.payment_intent = protection.payment_intent or fact.payment_intent
+        if (
+            protection.line_item_check == "not_applicable"
+            and fact.checkout_session
+            and ctx.line_items_checkable
+        ):
+            protection.line_item_check = "pending"
+    _settle_money(payment, protection, ctx.now)
+    return Recorded(outcome, protection_id=protection.id if protection else None)
+
+
+def _on_failed(shop: Shop, fact: PaymentFailed) -> Recorded:
+    payment = _payment(shop.id, fact.payment_key)
+    if payment.status != "succeeded":
+        payment.status = "failed"
+    return Recorded("payment_failed")
+
+
+def _on_refunds(shop: Shop, fact: RefundsChanged, ctx: PurchaseContext) -> Recorded:
+    payment = _payment(shop.id, fact.payment_key)
+    if payment.amount is None and fact.charge_amount is not None:
+        payment.amount = fact.charge_amount
+        payment.currency = payment.currency or fact.currency
+    refunded = payment.amount_refunded
+    if fact.amount_refunded is not None:
+        refunded = max(refunded, fact.amount_refunded)
+    if fact.refund_id is not None:
+        refund = db.session.scalars(
+            select(StripeRefund).where(
+                StripeRefund.shop_id == shop.id, StripeRefund.refund_id == fact.refund_id
+            )
+        ).first()
+        if refund is None:
+            refund = StripeRefund(
+                shop_id=shop.id, refund_id=fact.refund_id, payment_id=payment.id, amount=0, status=""
+            )
+            db.session.add(refund)
+        refund.amount, refund.status = fact.refund_amount, fact.refund_status or "pending"
+        db.session.flush()
+        counted = db.session.scalars(
+            select(StripeRefund).where(
+                StripeRefund.payment_id == payment.id, StripeRefund.status.in_(_COUNTED_REFUND_STATES)
+            )
+        )
+        refunded = max(refunded, sum(row.amount for row in counted))
+    payment.amount_refunded = refunded
+    protection = _protection_of(payment)
+    _settle_money(payment, protection, ctx.now)
+    return Recorded("refund_recorded", protection_id=protection.id if protection else None)
+
+
+def _on_dispute(shop: Shop, fact: DisputeOpened, ctx: PurchaseContext) -> Recorded:
+    payment = _payment(shop.id, fact.payment_key)
+    payment.disputed = True
+    protection = _protection_of(payment)
+    _settle_money(payment, protection, ctx.now)
+    return Recorded("dispute_recorded", protection_id=protection.id if protection else None)
+
+
+@dataclass(frozen=True)
+class PurchaseContext:
+    """What recording needs from outside: quote-signing keys, the time, whether Stripe can be asked."""
+
+    quote_secrets: Sequence[str]
+    now: datetime
+    line_items_checkable: bool = False
+
+
+def apply_fact(shop: Shop, fact: PaymentFact, ctx: PurchaseContext) -> Recorded:
+    """The effect of one fact on the shop's payments and protections (flushed, not committed)."""
+    if isinstance(fact, PaymentSucceeded):
+        return _on_succeeded(shop, fact, ctx)
+    if isinstance(fact, PaymentFailed):
+        return _on_failed(shop, fact)
+    if isinstance(fact, RefundsChanged):
+        return _on_refunds(shop, fact, ctx)
+    return _on_dispute(shop, fact, ctx)
+
+
+def record_delivery(
+    shop: Shop, source: str, delivery_id: str, topic: str, apply: Callable[[], Recorded | None]
+) -> Recorded:
+    """Store the delivery and its effect in one transaction; a repeat (even a concurrent one) does nothing.
+
+    Two different deliveries about the same payment may race to create it: the loser's transaction hits a
+    unique constraint, rolls back, and runs again against what the winner committed.
+    """
+    shop_id = shop.id
+    for attempt in range(1, _WRITE_ATTEMPTS + 1):
+        try:
+            seen = db.session.scalar(
+                select(WebhookDelivery.outcome).where(
+                    WebhookDelivery.shop_id == shop_id,
+                    WebhookDelivery.source == source,
+                    WebhookDelivery.delivery_id == delivery_id,
+                )
+            )
+            if seen is not None:
+                db.session.rollback()
+                return Recorded(seen, duplicate=True)
+            delivery = WebhookDelivery(
+                shop_id=shop_id, source=source, delivery_id=delivery_id, topic=topic[:100], outcome="received"
+            )
+            db.session.add(delivery)
+            db.session.flush()
+            recorded = apply() or Recorded("ignored")
+            delivery.outcome = recorded.outcome
+            db.session.commit()
+            return recorded
+        except IntegrityError:
+            db.session.rollback()
+            log.info(
+                "delivery write conflicted; retrying", extra={"delivery_id": delivery_id, "attempt": attempt}
+            )
+    raise RuntimeError(f"delivery {delivery_id} conflicted {_WRITE_ATTEMPTS} times")
+
+
+def confirm_line_items(protection_id: str, list_line_items: Callable[[str], list[Mapping[str, Any]]]) -> str:
+    """Check a Checkout Session's protection line against sp_amount; a disagreement needs review."""
+    protection = db.session.get(Protection, protection_id)
+    if protection is None or protection.line_item_check != "pending" or not protection.checkout_session:
+        return protection.line_item_check if protection else "missing_protection"
+    lines = list_line_items(protection.checkout_session)
+    matching = [line for line in lines if is_protection_line(line)]
+    if not matching:
+        result, reason = "missing", ReviewReason.LINE_ITEM_MISSING
+    elif sum(int(line.get("amount_total") or 0) for line in matching) != protection.charged_amount:
+        result, reason = "mismatch", ReviewReason.LINE_ITEM_MISMATCH
+    else:
+        result, reason = "confirmed", None
+    protection.line_item_check = result
+    if reason is not None and protection.status == ACTIVE:
+        protection.status, protection.review_reason = NEEDS_REVIEW, str(reason)
+    db.session.commit()
+    return result
