@@ -113,15 +113,20 @@ class Payment(db.Model):
     """A succeeded payment of the shop (protected or not): every one counts as an order."""
 
     __tablename__ = "payments"
-    __table_args__ = (UniqueConstraint("shop_id", "payment_key"),)
+    __table_args__ = (
+        UniqueConstraint("shop_id", "payment_key"),
+        Index("ix_payments_shop_id_charge_id", "shop_id", "charge_id"),
+        Index("ix_payments_shop_id_checkout_session", "shop_id", "checkout_session"),
+        Index("ix_payments_shop_id_succeeded_at", "shop_id", "succeeded_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(db.Integer, "sqlite"), primary_key=True)
-    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), index=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
     # The PaymentIntent id if any, else the session id: a session and its PaymentIntent are one payment.
     payment_key: Mapped[str] = mapped_column(String(255))
     payment_intent: Mapped[str | None] = mapped_column(String(255), nullable=True)
     checkout_session: Mapped[str | None] = mapped_column(String(255), nullable=True)
-    charge_id: Mapped[str | None] = mapped_column(String(255), nullable=True, index=True)
+    charge_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
     status: Mapped[str] = mapped_column(
         String(20)
     )  # "succeeded" | "failed" | "unknown" (only refunds seen yet)
@@ -131,7 +136,7 @@ class Payment(db.Model):
     disputed: Mapped[bool] = mapped_column(default=False)
     order_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
     protected: Mapped[bool] = mapped_column(default=False)  # carried sp_quote, whatever became of it
-    succeeded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+    succeeded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

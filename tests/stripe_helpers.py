@@ -56,6 +56,7 @@ def payment_intent_event(
     intent.update(
         id=pi_id, amount=amount, amount_received=amount, metadata=metadata, receipt_email="jade@example.com"
     )
+    intent["latest_charge"] = f"ch_of_{pi_id}"  # each PaymentIntent has its own charge
     intent.update(changes)
     return event
 

@@ -20,7 +20,7 @@ from plugin.services.purchases import (
     confirm_line_items,
     record_delivery,
 )
-from plugin.services.settings import read_secret
+from plugin.services.settings import read_secrets
 from plugin.services.shops import get_shop
 from plugin.validation import loads_strict, read_body
 
@@ -42,17 +42,20 @@ class WebhookNotConfiguredError(ApiError):
     message = "Set stripe.webhook_secret in this shop's settings before pointing Stripe at this endpoint."
 
 
-def webhook_secrets(shop: Shop) -> list[str]:
-    """The shop's active Stripe endpoint secrets, current first."""
-    box = current_app.extensions["secret_box"]
-    names = ("stripe.webhook_secret", "stripe.previous_webhook_secret")
-    return [secret for name in names if (secret := read_secret(shop, name, box))]
+_SECRET_NAMES = ("stripe.webhook_secret", "stripe.previous_webhook_secret", "stripe.api_key")
+
+
+def stripe_secrets(shop: Shop) -> tuple[list[str], StripeApi | None]:
+    """The shop's active endpoint secrets (current first) and a client with its own API key, if any."""
+    secrets = read_secrets(shop, _SECRET_NAMES, current_app.extensions["secret_box"])
+    webhook = [secrets[name] for name in _SECRET_NAMES[:2] if name in secrets]
+    api_key = secrets.get("stripe.api_key")
+    return webhook, StripeApi(api_key, current_app.config["STRIPE_API_BASE"]) if api_key else None
 
 
 def stripe_api_for(shop: Shop) -> StripeApi | None:
     """A Stripe client with the merchant's own key, if the shop has one."""
-    api_key = read_secret(shop, "stripe.api_key", current_app.extensions["secret_box"])
-    return StripeApi(api_key, current_app.config["STRIPE_API_BASE"]) if api_key else None
+    return stripe_secrets(shop)[1]
 
 
 def purchase_context(line_items_checkable: bool) -> PurchaseContext:
@@ -91,7 +94,7 @@ def receive(shop_id: str) -> dict[str, Any]:
     if shop is None:
         raise NotFoundError("No such shop.")
     raw = read_body(request)
-    secrets = webhook_secrets(shop)
+    secrets, api = stripe_secrets(shop)
     if not secrets:
         raise WebhookNotConfiguredError()
     try:
@@ -101,5 +104,5 @@ def receive(shop_id: str) -> dict[str, Any]:
     event = loads_strict(raw)
     if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not event["id"]:
         raise InvalidJsonError("The body is not a Stripe event.")
-    recorded = apply_stripe_event(shop, event, stripe_api_for(shop))
+    recorded = apply_stripe_event(shop, event, api)
     return {"received": True, "duplicate": recorded.duplicate, "outcome": recorded.outcome}

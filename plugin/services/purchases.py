@@ -47,28 +47,34 @@ class Recorded:
     protection_id: str | None = None
 
 
-def find_payment(shop_id: str, key: str) -> Payment | None:
-    """The payment a PaymentIntent, Checkout Session or Charge id refers to."""
+def find_payment(shop_id: str, *references: str | None) -> Payment | None:
+    """The payment any of these PaymentIntent, Checkout Session or Charge ids names (one indexed query)."""
+    ids = [reference for reference in references if reference]
+    if not ids:
+        return None
     return db.session.scalars(
         select(Payment)
         .where(Payment.shop_id == shop_id)
-        .where(or_(Payment.payment_key == key, Payment.charge_id == key, Payment.checkout_session == key))
+        .where(
+            or_(Payment.payment_key.in_(ids), Payment.charge_id.in_(ids), Payment.checkout_session.in_(ids))
+        )
         .limit(1)
     ).first()
 
 
-def _payment(shop_id: str, key: str) -> Payment:
-    payment = find_payment(shop_id, key)
-    if payment is None:
-        payment = Payment(
-            shop_id=shop_id, payment_key=key, status="unknown", amount_refunded=0, disputed=False
-        )
-        db.session.add(payment)
-        db.session.flush()  # the unique (shop, key) constraint speaks now, inside the retry loop
-    return payment
+def _payment(shop_id: str, key: str, *other_references: str | None) -> tuple[Payment, bool]:
+    """The payment, found or new (a new one is written at commit, where its unique key is enforced)."""
+    payment = find_payment(shop_id, key, *other_references)
+    if payment is not None:
+        return payment, False
+    payment = Payment(shop_id=shop_id, payment_key=key, status="unknown", amount_refunded=0, disputed=False)
+    db.session.add(payment)
+    return payment, True
 
 
-def _protection_of(payment: Payment) -> Protection | None:
+def _protection_of(payment: Payment, new: bool) -> Protection | None:
+    if new:
+        return None  # a payment first seen now has no protection yet: no query needed
     return db.session.scalars(select(Protection).where(Protection.payment_id == payment.id)).first()
 
 
@@ -103,7 +109,7 @@ def _new_protection(
     protection = Protection(
         id=new_id("prot"),
         shop_id=shop.id,
-        payment_id=payment.id,
+        payment=payment,
         order_id=order_id,
         status=ACTIVE if check.trusted else NEEDS_REVIEW,
         review_reason=None if check.trusted else str(check.reasons[0]),
@@ -122,8 +128,7 @@ def _new_protection(
         customer_email=fact.customer_email,
         line_item_check="pending" if (fact.checkout_session and line_items_checkable) else "not_applicable",
     )
-    db.session.add(protection)
-    db.session.flush()  # one protection per payment: the unique constraint speaks now
+    db.session.add(protection)  # one per payment: the unique constraint is enforced at commit
     return protection
 
 
@@ -140,7 +145,7 @@ def _settle_money(payment: Payment, protection: Protection | None, now: datetime
 
 
 def _on_succeeded(shop: Shop, fact: PaymentSucceeded, ctx: PurchaseContext) -> Recorded:
-    payment = _payment(shop.id, fact.payment_key)
+    payment, new = _payment(shop.id, fact.payment_key, fact.checkout_session, fact.charge)
     payment.payment_intent = payment.payment_intent or fact.payment_intent
     payment.checkout_session = payment.checkout_session or fact.checkout_session
     payment.charge_id = payment.charge_id or fact.charge
@@ -150,7 +155,7 @@ def _on_succeeded(shop: Shop, fact: PaymentSucceeded, ctx: PurchaseContext) -> R
     payment.amount = fact.amount if fact.amount is not None else payment.amount
     payment.currency = fact.currency or payment.currency
     payment.order_id = payment.order_id or fact.metadata.get(ORDER_KEY) or None
-    protection = _protection_of(payment)
+    protection = _protection_of(payment, new)
     outcome = "order_recorded"
     if QUOTE_KEY in fact.metadata:
         payment.protected = True
@@ -174,14 +179,15 @@ def _on_succeeded(shop: Shop, fact: PaymentSucceeded, ctx: PurchaseContext) -> R
 
 
 def _on_failed(shop: Shop, fact: PaymentFailed) -> Recorded:
-    payment = _payment(shop.id, fact.payment_key)
+    payment, _ = _payment(shop.id, fact.payment_key, fact.checkout_session)
     if payment.status != "succeeded":
         payment.status = "failed"
     return Recorded("payment_failed")
 
 
 def _on_refunds(shop: Shop, fact: RefundsChanged, ctx: PurchaseContext) -> Recorded:
-    payment = _payment(shop.id, fact.payment_key)
+    payment, new = _payment(shop.id, fact.payment_key)
+    db.session.flush()  # refund rows point at the payment's id
     if payment.amount is None and fact.charge_amount is not None:
         payment.amount = fact.charge_amount
         payment.currency = payment.currency or fact.currency
@@ -208,15 +214,15 @@ def _on_refunds(shop: Shop, fact: RefundsChanged, ctx: PurchaseContext) -> Recor
         )
         refunded = max(refunded, sum(row.amount for row in counted))
     payment.amount_refunded = refunded
-    protection = _protection_of(payment)
+    protection = _protection_of(payment, new)
     _settle_money(payment, protection, ctx.now)
     return Recorded("refund_recorded", protection_id=protection.id if protection else None)
 
 
 def _on_dispute(shop: Shop, fact: DisputeOpened, ctx: PurchaseContext) -> Recorded:
-    payment = _payment(shop.id, fact.payment_key)
+    payment, new = _payment(shop.id, fact.payment_key)
     payment.disputed = True
-    protection = _protection_of(payment)
+    protection = _protection_of(payment, new)
     _settle_money(payment, protection, ctx.now)
     return Recorded("dispute_recorded", protection_id=protection.id if protection else None)
 
@@ -262,13 +268,16 @@ def record_delivery(
             if seen is not None:
                 db.session.rollback()
                 return Recorded(seen, duplicate=True)
+            recorded = apply() or Recorded("ignored")
+            # Written last, with its outcome: one INSERT, committed with the effect or not at all.
             delivery = WebhookDelivery(
-                shop_id=shop_id, source=source, delivery_id=delivery_id, topic=topic[:100], outcome="received"
+                shop_id=shop_id,
+                source=source,
+                delivery_id=delivery_id,
+                topic=topic[:100],
+                outcome=recorded.outcome,
             )
             db.session.add(delivery)
-            db.session.flush()
-            recorded = apply() or Recorded("ignored")
-            delivery.outcome = recorded.outcome
             db.session.commit()
             return recorded
         except IntegrityError:

@@ -1,0 +1,246 @@
+"""Stripe webhook ingestion on PostgreSQL against bare single-row inserts into the same database, same run.
+
+    python bench/webhook_ingestion.py [--duration 10] [--workers 4] [--database-url postgresql://postgres@127.0.0.1:5432/postgres]
+
+Peak: wrk (closed loop) sends distinct, freshly signed payment_intent.succeeded deliveries, each a new
+protected payment, to gunicorn. Baseline: as many connections as gunicorn has workers insert one row per
+transaction for the same time. Then an open-loop run at half the peak rate measures the p99 latency.
+Goals (issue 3): ingestion >= 0.5 x the bare insert rate; p99 < 50 ms at half the peak rate.
+Needs `wrk` (apt-get install wrk) and a PostgreSQL server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.quote_throughput import ROOT, free_port, wait_until_up
+
+SECRET = "whsec_bench_ingestion_secret_0001"
+FIXTURE = ROOT.parent / "shared" / "fixtures" / "stripe_payment_intent.succeeded.json"
+
+
+def signed_deliveries(count: int, quote: dict, prefix: str) -> list[tuple[str, bytes]]:
+    """Distinct deliveries (new event and PaymentIntent ids), signed now."""
+    template = json.loads(FIXTURE.read_text()) if FIXTURE.exists() else None
+    deliveries = []
+    now = int(time.time())
+    for index in range(count):
+        event = json.loads(json.dumps(template)) if template else {"object": "event", "data": {"object": {}}}
+        event.update(id=f"evt_{prefix}_{index}", type="payment_intent.succeeded", created=now)
+        intent = event["data"]["object"]
+        intent.update(
+            id=f"pi_{prefix}_{index}", object="payment_intent", amount=51000, amount_received=51000, currency="usd",
+            status="succeeded", receipt_email="bench@example.com", latest_charge=f"ch_{prefix}_{index}",
+            metadata={"sp_quote": quote["id"], "sp_amount": str(quote["customer_price"]), "order_id": f"{prefix}-{index}"},
+        )  # fmt: skip
+        body = json.dumps(event, separators=(",", ":")).encode()
+        digest = hmac.new(SECRET.encode(), f"{now}.".encode() + body, hashlib.sha256).hexdigest()
+        deliveries.append((f"t={now},v1={digest}", body))
+    return deliveries
+
+
+def lua_script(directory: Path, deliveries: list[tuple[str, bytes]]) -> Path:
+    data = directory / "deliveries.tsv"
+    data.write_text("".join(f"{sig}\t{body.decode()}\n" for sig, body in deliveries))
+    script = directory / "deliveries.lua"
+    script.write_text(
+        f'local path = "{data}"\n'
+        "local sigs, bodies, i = {}, {}, 0\n"
+        "for line in io.lines(path) do\n"
+        '  local sig, body = line:match("^(.-)\\t(.*)$")\n'
+        "  sigs[#sigs + 1] = sig; bodies[#bodies + 1] = body\n"
+        "end\n"
+        "local failures = 0\n"
+        "request = function()\n"
+        "  i = i + 1\n"
+        "  if i > #bodies then i = 1 end\n"
+        '  return wrk.format("POST", nil, {["Stripe-Signature"] = sigs[i], ["Content-Type"] = "application/json"}, bodies[i])\n'
+        "end\n"
+        "response = function(status) if status ~= 200 then failures = failures + 1 end end\n"
+        'done = function() io.write("non200 " .. failures .. "\\n") end\n'
+    )
+    return script
+
+
+def bare_inserts(url: str, connections: int, duration: float) -> float:
+    """Rows per second inserted one per transaction by `connections` concurrent connections."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS bench_bare (id bigserial PRIMARY KEY, event_id text UNIQUE, body jsonb)"
+        )
+    counts = [0] * connections
+    stop = time.monotonic() + duration
+
+    def run(slot: int) -> None:
+        with psycopg.connect(url) as conn:
+            while time.monotonic() < stop:
+                conn.execute(
+                    "INSERT INTO bench_bare (event_id, body) VALUES (%s, %s)",
+                    (f"{slot}-{counts[slot]}-{time.monotonic_ns()}", '{"a": 1}'),
+                )
+                conn.commit()
+                counts[slot] += 1
+
+    threads = [threading.Thread(target=run, args=(slot,)) for slot in range(connections)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(counts) / (time.monotonic() - started)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--duration", type=float, default=10)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections")
+    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk is needed: apt-get install wrk", file=sys.stderr)
+        return 2
+
+    name = f"bench_ingest_{int(time.time())}"
+    admin = args.database_url
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = admin.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            env = {
+                **os.environ,
+                "SECRET_KEY": "bench-secret",
+                "DATABASE_URL": url,
+                "HTTPS_ONLY": "0",
+                "LOG_LEVEL": "WARNING",
+            }
+            flask = [sys.executable, "-m", "flask", "--app", "plugin"]
+            subprocess.run([*flask, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
+            shop = json.loads(
+                subprocess.run(
+                    [*flask, "shops", "create", "--name", "Bench", "--currency", "USD", "--json"],
+                    env=env, cwd=ROOT, check=True, capture_output=True, text=True,
+                ).stdout
+            )  # fmt: skip
+            port = free_port()
+            server = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "--workers", str(args.workers), "--bind", f"127.0.0.1:{port}",
+                 "--log-level", "warning", "plugin:create_app()"],
+                cwd=ROOT, env=env,
+            )  # fmt: skip
+            try:
+                wait_until_up(port)
+                base = f"http://127.0.0.1:{port}"
+                headers = {
+                    "Authorization": f"Bearer {shop['secret_key']}",
+                    "Content-Type": "application/json",
+                }
+                patch = urllib.request.Request(
+                    f"{base}/api/v1/settings", method="PATCH", headers=headers,
+                    data=json.dumps({"stripe": {"webhook_secret": SECRET}}).encode(),
+                )  # fmt: skip
+                urllib.request.urlopen(patch, timeout=10).read()
+                cart = {"currency": "USD", "destination": {"country": "US"},
+                        "items": [{"sku": "JB-1", "unit_price": 50000, "quantity": 1}]}  # fmt: skip
+                quote_request = urllib.request.Request(
+                    f"{base}/api/v1/quotes", data=json.dumps(cart).encode(), headers=headers, method="POST"
+                )
+                quote = json.loads(urllib.request.urlopen(quote_request, timeout=10).read())
+
+                bare_rate = bare_inserts(url, args.workers, args.duration)
+
+                deliveries = signed_deliveries(int(args.duration * 3000), quote, "peak")
+                script = lua_script(Path(tmp), deliveries)
+                out = subprocess.run(
+                    ["wrk", "-t", "1", "-c", str(args.connections), "-d", f"{int(args.duration)}s", "--latency",
+                     "-s", str(script), f"{base}/webhooks/stripe/{shop['id']}"],
+                    capture_output=True, text=True, check=True, timeout=args.duration + 120,
+                ).stdout  # fmt: skip
+                peak = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+                failures = int(re.search(r"non200 (\d+)", out).group(1))
+
+                half = peak / 2
+                slow = signed_deliveries(int(half * args.duration) + 10, quote, "half")
+                latencies = open_loop(port, shop["id"], slow, half, args.duration)
+            finally:
+                server.terminate()
+                server.wait(timeout=30)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    p50 = statistics.median(latencies)
+    p99 = statistics.quantiles(latencies, n=100)[98]
+    print(f"PostgreSQL; gunicorn {args.workers} sync workers; wrk 1 thread, {args.connections} connections, "
+          f"{args.duration:.0f}s; each delivery a new protected payment")  # fmt: skip
+    print(f"bare single-row inserts ({args.workers} connections): {bare_rate:8.0f} rows/s")
+    print(f"webhook deliveries at peak:                {peak:8.0f} req/s  (non-200: {failures})")
+    print(f"ratio ingestion/bare: {peak / bare_rate:.2f} (goal >= 0.50)")
+    print(f"open loop at half the peak ({half:.0f} req/s, {len(latencies)} requests): "
+          f"p50 {p50:.1f} ms, p99 {p99:.1f} ms (goal p99 < 50 ms)")  # fmt: skip
+    return 0
+
+
+def open_loop(
+    port: int, shop_id: str, deliveries: list[tuple[str, bytes]], rate: float, duration: float
+) -> list[float]:
+    """Send at a fixed rate whatever the answers; each request's latency in ms."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+    url = f"http://127.0.0.1:{port}/webhooks/stripe/{shop_id}"
+    total = min(len(deliveries), int(rate * duration))
+    start = time.monotonic()
+    failures = []
+
+    def send(index: int) -> None:
+        signature, body = deliveries[index]
+        request = urllib.request.Request(
+            url, data=body, headers={"Stripe-Signature": signature}, method="POST"
+        )
+        began = time.perf_counter()
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                answer.read()
+        except OSError as exc:
+            failures.append(exc)
+            return
+        with lock:
+            latencies.append((time.perf_counter() - began) * 1000)
+
+    threads = []
+    for index in range(total):
+        delay = start + index / rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        thread = threading.Thread(target=send, args=(index,))
+        thread.start()
+        threads.append(thread)
+    for thread in threads:
+        thread.join()
+    if failures:
+        print(f"open loop: {len(failures)} failed requests", file=sys.stderr)
+    return latencies
+
+
+if __name__ == "__main__":
+    sys.exit(main())
