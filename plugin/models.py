@@ -29,6 +29,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def rfc3339(value: datetime | None) -> str | None:
+    """A time as the API shows it: RFC 3339 in UTC, to the second (`2026-11-21T06:00:00Z`)."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes on every backend (SQLite keeps no zone, so it is added back on read)."""
 

@@ -11,7 +11,7 @@ from plugin.api.blueprint import Blueprint, documentation_only
 from plugin.api.cart_decoding import decode_quote_request
 from plugin.api.cors import check_origin
 from plugin.auth import KeyKind, current_snapshot, require_key
-from plugin.models import utcnow
+from plugin.models import rfc3339, utcnow
 from plugin.rate_limits import per_key_and_address
 from plugin.schemas import QuoteRequestSchema, QuoteSchema
 from plugin.services.quotes import OFFER_LANGUAGES, IssuedQuote, quote_cart
@@ -46,7 +46,7 @@ def quote_body(quote: IssuedQuote) -> dict[str, Any]:
         "customer_price": price.customer_price,
         "merchant_contribution": price.merchant_contribution,
         "excluded_items": [{"sku": item.sku, "reason": str(item.reason)} for item in price.excluded_items],
-        "expires_at": quote.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ") if quote.expires_at else None,
+        "expires_at": rfc3339(quote.expires_at),
         "offer": {
             "title": quote.offer.title,
             "description": quote.offer.description,

@@ -10,7 +10,7 @@ from sqlalchemy import and_, or_, select
 
 from plugin.errors import NotFoundError, ValidationFailedError
 from plugin.extensions import db
-from plugin.models import Protection
+from plugin.models import Protection, rfc3339
 
 
 @dataclass(frozen=True)
@@ -62,10 +62,6 @@ def list_protections(shop_id: str, query: ProtectionFilter) -> tuple[list[Protec
     return rows[: query.limit], len(rows) > query.limit
 
 
-def _time(value: datetime | None) -> str | None:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
-
-
 def protection_body(protection: Protection) -> dict[str, Any]:
     """The contract's protection object."""
     payment = protection.payment
@@ -88,11 +84,11 @@ def protection_body(protection: Protection) -> dict[str, Any]:
         "customer_email": protection.customer_email,
         "consent": protection.consent_id,
         "quote": protection.quote_reference,
-        "quote_expires_at": _time(protection.quote_expires_at),
+        "quote_expires_at": rfc3339(protection.quote_expires_at),
         "line_item_check": protection.line_item_check,
-        "voided_at": _time(protection.voided_at),
-        "created_at": _time(protection.created_at),
-        "updated_at": _time(protection.updated_at),
+        "voided_at": rfc3339(protection.voided_at),
+        "created_at": rfc3339(protection.created_at),
+        "updated_at": rfc3339(protection.updated_at),
         "shipments": [],
         "policies": [],
     }
