@@ -56,11 +56,6 @@ class CartItem:
     category: str | None = None
     name: str | None = None
 
-    @property
-    def value(self) -> int:
-        """The line's value in minor units."""
-        return self.unit_price * self.quantity
-
 
 @dataclass(frozen=True, slots=True)
 class Destination:

@@ -63,12 +63,6 @@ def read_secrets(shop: Shop, names: Sequence[str], box: SecretBox) -> dict[str, 
     return {row.name: box.decrypt(row.ciphertext) for row in rows}
 
 
-def read_secret(shop: Shop, name: str, box: SecretBox) -> str | None:
-    """One write-only setting in clear, for the code that uses it (never for display)."""
-    row = db.session.get(ShopSecret, (shop.id, name))
-    return box.decrypt(row.ciphertext) if row else None
-
-
 def _secret_paths_for(provider: str) -> list[str]:
     fields = [path for path in SECRET_PATHS if not path.startswith(_INSURER_SECRET_PREFIX)]
     insurer_secrets = {"xcover": ("api_key", "api_secret"), "loadsure": ("api_key",)}.get(provider, ())
