@@ -101,14 +101,10 @@ def run_wrk(port: int, script: Path, duration: int, connections: int) -> dict[st
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument(
-        "--rounds", type=int, default=3, help="alternating bare/quote rounds; medians reported"
-    )
+    parser.add_argument("--rounds", type=int, default=3, help="alternating bare/quote rounds; medians reported")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="gunicorn workers for both")
     args = parser.parse_args()
     if shutil.which("wrk") is None:

@@ -108,9 +108,7 @@ def bare_inserts(url: str, connections: int, duration: float) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=10)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")
@@ -214,9 +212,7 @@ def open_loop(
 
     def send(index: int) -> None:
         signature, body = deliveries[index]
-        request = urllib.request.Request(
-            url, data=body, headers={"Stripe-Signature": signature}, method="POST"
-        )
+        request = urllib.request.Request(url, data=body, headers={"Stripe-Signature": signature}, method="POST")
         began = time.perf_counter()
         try:
             with urllib.request.urlopen(request, timeout=10) as answer:

@@ -70,9 +70,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     overrides = dict(config or {})
     environ = overrides.pop("ENVIRON", None)
     app.config.update(
-        load_config(environ, app.instance_path)
-        if environ is not None
-        else from_environment(app.instance_path)
+        load_config(environ, app.instance_path) if environ is not None else from_environment(app.instance_path)
     )
     app.config.update(overrides)
     app.config["MAX_CONTENT_LENGTH"] = MAX_JSON_BODY
@@ -88,9 +86,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _configure_openapi(app)
     api.init_app(app)
     app.extensions["grant_cache"] = GrantCache(ttl=float(app.config.get("KEY_CACHE_SECONDS", 5)))
-    app.extensions["secret_box"] = SecretBox.from_config(
-        app.config["ENCRYPTION_KEY"], app.config["SECRET_KEY"]
-    )
+    app.extensions["secret_box"] = SecretBox.from_config(app.config["ENCRYPTION_KEY"], app.config["SECRET_KEY"])
 
     with app.app_context():
         if db.engine.dialect.name == "sqlite":

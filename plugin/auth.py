@@ -66,9 +66,7 @@ def authenticate(token: str | None, now: datetime, lookup: Callable[[str], KeyGr
     if grant is None:
         raise AuthenticationError("Unknown API key.", code="invalid_api_key")
     if grant.expires_at is not None and grant.expires_at <= now:
-        raise AuthenticationError(
-            "This API key has expired; use the shop's current keys.", code="expired_api_key"
-        )
+        raise AuthenticationError("This API key has expired; use the shop's current keys.", code="expired_api_key")
     return Caller(shop=grant.shop, kind=KeyKind(grant.kind))
 
 

@@ -82,24 +82,18 @@ def ensure_demo_shop() -> tuple[Shop, str, str]:
     if shop is None:
         created = create_shop("Demo Jade & Jewelry", "USD", box)
         db.session.add(
-            ShopSecret(
-                shop_id=created.shop.id, name=DEMO_SECRET_KEY, ciphertext=box.encrypt(created.keys.secret_key)
-            )
+            ShopSecret(shop_id=created.shop.id, name=DEMO_SECRET_KEY, ciphertext=box.encrypt(created.keys.secret_key))
         )
         db.session.commit()
         return created.shop, created.keys.publishable_key, created.keys.secret_key
     kept = db.session.get(ShopSecret, (shop.id, DEMO_SECRET_KEY))
     if kept is None:  # a real shop made outside the demo: give the demo fresh keys of its own
         keys = roll_keys(shop, utcnow(), timedelta(hours=24))
-        db.session.add(
-            ShopSecret(shop_id=shop.id, name=DEMO_SECRET_KEY, ciphertext=box.encrypt(keys.secret_key))
-        )
+        db.session.add(ShopSecret(shop_id=shop.id, name=DEMO_SECRET_KEY, ciphertext=box.encrypt(keys.secret_key)))
         db.session.commit()
         return shop, keys.publishable_key, keys.secret_key
     secret_key = box.decrypt(kept.ciphertext)
-    publishable = next(
-        key.display for key in shop.api_keys if key.kind == "publishable" and key.expires_at is None
-    )
+    publishable = next(key.display for key in shop.api_keys if key.kind == "publishable" and key.expires_at is None)
     return shop, publishable, secret_key
 
 
@@ -125,6 +119,45 @@ def demo_command(host: str, port: int) -> None:
     )
     # werkzeug's server directly: Flask ignores app.run() inside a `flask` command.
     run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+
+
+@click.command("worker")
+@click.option("--drain", is_flag=True, help="Do all the work that is due, then exit.")
+@click.option("--poll", default=1.0, show_default=True, help="Seconds to wait when nothing is due.")
+@with_appcontext
+def worker_command(drain: bool, poll: float) -> None:
+    """Buy (and cancel) policies with the insurers; runs until stopped (SIGTERM/SIGINT finish the batch)."""
+    import signal
+    import threading
+
+    from plugin import worker
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    stats = worker.run(app, drain=drain, stop=stop, poll_seconds=poll)
+    click.echo(json.dumps(stats.__dict__))
+
+
+policies_cli = AppGroup("policies", help="Policies that need a hand.")
+
+
+@policies_cli.command("retry")
+@click.argument("policy_id")
+def retry_policy_command(policy_id: str) -> None:
+    """Make a failed or retrying policy due now."""
+    from plugin.errors import ApiError
+    from plugin.models import Policy
+    from plugin.services.policies import policy_body, retry_policy
+
+    policy = db.session.get(Policy, policy_id)
+    if policy is None:
+        raise click.BadParameter(f"no policy {policy_id!r}")
+    try:
+        click.echo(json.dumps(policy_body(retry_policy(policy.shop_id, policy_id, utcnow()))))
+    except ApiError as exc:
+        raise click.ClickException(exc.message) from exc
 
 
 stripe_cli = AppGroup("stripe", help="Stripe housekeeping for a shop.")
@@ -178,4 +211,6 @@ def register(app: Flask) -> None:
     """Add the project's commands to `flask --app plugin …`."""
     app.cli.add_command(shops_cli)
     app.cli.add_command(stripe_cli)
+    app.cli.add_command(worker_command)
+    app.cli.add_command(policies_cli)
     app.cli.add_command(demo_command)

@@ -16,9 +16,9 @@ class SecretDecryptionError(RuntimeError):
 
 def _fernet(passphrase: str) -> Fernet:
     # Any string works as a key: HKDF stretches it into Fernet's 32 bytes, with a context of its own.
-    derived = HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=b"shipping-protection secrets v1"
-    ).derive(passphrase.encode())
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"shipping-protection secrets v1").derive(
+        passphrase.encode()
+    )
     return Fernet(base64.urlsafe_b64encode(derived))
 
 

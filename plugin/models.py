@@ -132,9 +132,7 @@ class Payment(db.Model):
     payment_intent: Mapped[str | None] = mapped_column(String(255), nullable=True)
     checkout_session: Mapped[str | None] = mapped_column(String(255), nullable=True)
     charge_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
-    status: Mapped[str] = mapped_column(
-        String(20)
-    )  # "succeeded" | "failed" | "unknown" (only refunds seen yet)
+    status: Mapped[str] = mapped_column(String(20))  # "succeeded" | "failed" | "unknown" (only refunds seen yet)
     amount: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
     amount_refunded: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -195,3 +193,108 @@ class Protection(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     payment: Mapped[Payment] = relationship()
+
+
+class Shipment(db.Model):
+    """A parcel of an order, as the store shipped it, with its tracking."""
+
+    __tablename__ = "shipments"
+    __table_args__ = (
+        UniqueConstraint("shop_id", "shipment_ref"),
+        Index("ix_shipments_shop_id_order_id", "shop_id", "order_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    shipment_ref: Mapped[str] = mapped_column(String(255))  # the store's shipment (fulfillment) id
+    order_id: Mapped[str] = mapped_column(String(255))
+    protection_id: Mapped[str | None] = mapped_column(ForeignKey("protections.id"), nullable=True)
+    carrier: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    tracking_number: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    tracking_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    tracking_status: Mapped[str] = mapped_column(String(40), default="shipped")
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JsonDocument, default=list)
+    currency: Mapped[str] = mapped_column(String(3))
+    items_value_amount: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    shipped_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_tracking_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    uninsured_reason: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class TrackingEvent(db.Model):
+    """One carrier status update of a shipment."""
+
+    __tablename__ = "tracking_events"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(db.Integer, "sqlite"), primary_key=True)
+    shipment_id: Mapped[str] = mapped_column(ForeignKey("shipments.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(40))
+    message: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    location: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Policy(db.Model):
+    """Cargo insurance for one shipment, bought by the worker, never twice."""
+
+    __tablename__ = "policies"
+    __table_args__ = (
+        UniqueConstraint("shipment_id"),
+        Index("ix_policies_due", "status", "next_attempt_at"),
+        Index("ix_policies_shop_id_order_id", "shop_id", "order_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    shipment_id: Mapped[str] = mapped_column(ForeignKey("shipments.id", ondelete="CASCADE"))
+    order_id: Mapped[str] = mapped_column(String(255))
+    protection_id: Mapped[str | None] = mapped_column(ForeignKey("protections.id"), nullable=True)
+    provider: Mapped[str] = mapped_column(String(30))
+    # pending | retrying | bound | failed | cancelled
+    status: Mapped[str] = mapped_column(String(20))
+    currency: Mapped[str] = mapped_column(String(3))
+    sum_insured_amount: Mapped[int] = mapped_column(BigInteger)
+    cost_amount: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    reserve_amount: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # self-insurance
+    certificate: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    provider_reference: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    certificate_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    # Part of the idempotency key: a merchant's retry of a refused policy asks the insurer afresh.
+    key_generation: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # A worker's claim: nobody else works on the policy until the lease ends (a dead worker's lease lapses).
+    lease_token: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Set before an insurer call whose outcome may be lost; cleared when the outcome is recorded.
+    in_doubt_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    cancel_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    cancel_reason: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    bound_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    shipment: Mapped[Shipment] = relationship()
+
+
+class SandboxBooking(db.Model):
+    """The built-in simulated insurer's own ledger (what an external insurer would keep on its side)."""
+
+    __tablename__ = "sandbox_bookings"
+
+    idempotency_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    certificate: Mapped[str] = mapped_column(String(64))
+    shop_id: Mapped[str] = mapped_column(String(40))
+    reference: Mapped[str] = mapped_column(String(255))
+    sum_insured_amount: Mapped[int] = mapped_column(BigInteger)
+    cost_amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -64,9 +64,7 @@ class RateLimiter:
 
     def __init__(self, storage_uri: str) -> None:
         self._local = LocalSlidingWindow() if storage_uri.startswith("memory://") else None
-        self._shared = (
-            None if self._local else SlidingWindowCounterRateLimiter(storage_from_string(storage_uri))
-        )
+        self._shared = None if self._local else SlidingWindowCounterRateLimiter(storage_from_string(storage_uri))
         self._items: dict[str, RateLimitItem] = {}
 
     def _item(self, spec: str) -> RateLimitItem:

@@ -180,22 +180,30 @@ class StripeSettingsSchema(Schema):
     previous_webhook_secret = fields.String(
         allow_none=True,
         validate=_WEBHOOK_SECRET,
-        metadata={
-            "description": "Also accepted while the endpoint's secret is rolled; set to null when done."
-        },
+        metadata={"description": "Also accepted while the endpoint's secret is rolled; set to null when done."},
     )
     api_key = fields.String(
         allow_none=True,
-        validate=validate.Regexp(
-            r"^(sk|rk)_(test|live)_[A-Za-z0-9_]{8,200}$", error="Must be an sk_… or rk_… key."
-        ),
+        validate=validate.Regexp(r"^(sk|rk)_(test|live)_[A-Za-z0-9_]{8,200}$", error="Must be an sk_… or rk_… key."),
     )
+
+
+class ProviderRuleSchema(Schema):
+    max_value = MinorUnits(required=True, allow_none=True)
+    provider = fields.String(required=True, validate=validate.OneOf(PROVIDERS))
 
 
 class InsurerSettingsSchema(Schema):
     provider = fields.String(validate=validate.OneOf(PROVIDERS))
     config = fields.Dict(keys=fields.String())
     scope = fields.String(validate=validate.OneOf(["protected_orders", "all_orders"]))
+    rules = fields.List(
+        fields.Nested(ProviderRuleSchema),
+        validate=validate.Length(max=10),
+        metadata={
+            "description": "Ordered; the first rule whose max_value admits the parcel's value picks the provider."
+        },
+    )
 
 
 class ClaimsSettingsSchema(Schema):
@@ -293,9 +301,7 @@ class QuoteRequestSchema(Schema):
 
     currency = CurrencyCode(required=True)
     destination = fields.Nested(DestinationSchema, required=True)
-    items = fields.List(
-        fields.Nested(CartItemSchema), required=True, validate=validate.Length(max=MAX_CART_LINES)
-    )
+    items = fields.List(fields.Nested(CartItemSchema), required=True, validate=validate.Length(max=MAX_CART_LINES))
     shipping_amount = MinorUnits(allow_none=True, load_default=None)
     locale = fields.String(
         allow_none=True,
@@ -320,9 +326,7 @@ class OfferSchema(Schema):
 class QuoteSchema(Schema):
     """A priced offer; `id` is a signed reference to put in Stripe metadata as `sp_quote`."""
 
-    id = fields.String(
-        allow_none=True, metadata={"description": "Signed quote reference; null when not eligible."}
-    )
+    id = fields.String(allow_none=True, metadata={"description": "Signed quote reference; null when not eligible."})
     object = fields.String(dump_default="quote")
     eligible = fields.Boolean()
     reasons = fields.List(
@@ -348,3 +352,92 @@ class ErrorSchema(Schema):
     """Every 4xx answers this shape."""
 
     error = fields.Nested(ErrorDetailSchema)
+
+
+# ---- shipments and policies ---------------------------------------------------------------------------------
+
+
+class ExternalId(fields.Field):
+    """An id from the store: a string, or an integer compared as its decimal string (Shopify's)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return str(value)
+        if isinstance(value, str) and value.strip() and len(value) <= 255:
+            return value.strip()
+        raise ValidationError("Must be a non-empty string (or a non-negative integer) of at most 255 characters.")
+
+
+class ShipmentItemSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    sku = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    quantity = StrictInteger(required=True, validate=validate.Range(min=1, max=MAX_QUANTITY))
+    unit_price = MinorUnits(allow_none=True, load_default=None)
+    name = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=300))
+
+
+class ShipmentRequestSchema(Schema):
+    """A parcel the store shipped."""
+
+    order_id = ExternalId(required=True)
+    shipment_id = ExternalId(required=True, metadata={"description": "The store's own id for this parcel."})
+    carrier = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    tracking_number = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    tracking_url = fields.Url(allow_none=True, load_default=None, schemes={"https", "http"}, require_tld=False)
+    shipped_at = fields.AwareDateTime(allow_none=True, load_default=None)
+    items = fields.List(
+        fields.Nested(ShipmentItemSchema),
+        allow_none=True,
+        load_default=None,
+        validate=validate.Length(max=MAX_CART_LINES),
+    )
+
+
+class PolicySchema(Schema):
+    id = fields.String()
+    object = fields.String()
+    shipment_id = fields.String()
+    order_id = fields.String()
+    protection = fields.String(allow_none=True)
+    provider = fields.String()
+    status = fields.String(metadata={"enum": ["pending", "retrying", "bound", "failed", "cancelled"]})
+    certificate = fields.String(allow_none=True)
+    certificate_url = fields.String(allow_none=True)
+    sum_insured = fields.Integer()
+    cost = fields.Integer(allow_none=True)
+    reserve = fields.Integer(allow_none=True)
+    currency = fields.String()
+    attempts = fields.Integer()
+    last_error = fields.String(allow_none=True)
+    next_attempt_at = fields.String(allow_none=True)
+    cancel_requested_at = fields.String(allow_none=True)
+    bound_at = fields.String(allow_none=True)
+    cancelled_at = fields.String(allow_none=True)
+    created_at = fields.String()
+
+
+class ShipmentSchema(Schema):
+    id = fields.String()
+    object = fields.String()
+    shipment_id = fields.String()
+    order_id = fields.String()
+    protection = fields.String(allow_none=True)
+    carrier = fields.String(allow_none=True)
+    tracking_number = fields.String(allow_none=True)
+    tracking_url = fields.String(allow_none=True)
+    tracking_status = fields.String()
+    last_tracking_at = fields.String()
+    shipped_at = fields.String()
+    delivered_at = fields.String(allow_none=True)
+    cancelled_at = fields.String(allow_none=True)
+    items = fields.List(fields.Dict())
+    items_value = fields.Integer(allow_none=True)
+    currency = fields.String()
+    uninsured_reason = fields.String(allow_none=True)
+    policy = fields.Nested(PolicySchema, allow_none=True)
+
+
+class OrderQuerySchema(Schema):
+    order_id = ExternalId(required=True)

@@ -75,10 +75,6 @@ class JsonBodyParser(FlaskParser):
 
     def handle_error(self, error: Any, req: Request, schema: Any, **_: Any) -> NoReturn:
         messages = error.messages
-        if (
-            isinstance(messages, dict)
-            and len(messages) == 1
-            and next(iter(messages)) in self.__location_map__
-        ):
+        if isinstance(messages, dict) and len(messages) == 1 and next(iter(messages)) in self.__location_map__:
             messages = next(iter(messages.values()))  # {"query": {...}}: field paths start below the location
         raise ValidationFailedError(fields=flatten_errors(messages))

@@ -45,17 +45,13 @@ def wrap(event_type: str, obj: dict[str, Any], created: int | None = None) -> di
     return event
 
 
-def payment_intent_event(
-    metadata: dict[str, str], pi_id: str = "pi_test_1", amount: int = 51000, **changes: Any
-):
+def payment_intent_event(metadata: dict[str, str], pi_id: str = "pi_test_1", amount: int = 51000, **changes: Any):
     """The real payment_intent.succeeded delivery, with this payment's id, amount and metadata."""
     event = fixture_event("payment_intent.succeeded")
     event["id"] = f"evt_pi_{next(_counter)}"
     event["created"] = int(time.time())
     intent = event["data"]["object"]
-    intent.update(
-        id=pi_id, amount=amount, amount_received=amount, metadata=metadata, receipt_email="jade@example.com"
-    )
+    intent.update(id=pi_id, amount=amount, amount_received=amount, metadata=metadata, receipt_email="jade@example.com")
     intent["latest_charge"] = f"ch_of_{pi_id}"  # each PaymentIntent has its own charge
     intent.update(changes)
     return event
@@ -98,9 +94,7 @@ def dispute_event(pi_id: str):
     return wrap("charge.dispute.created", dispute)
 
 
-def deliver(
-    client, shop_id: str, event: dict[str, Any] | bytes, secret: str = WEBHOOK_SECRET, **sign_args: Any
-):
+def deliver(client, shop_id: str, event: dict[str, Any] | bytes, secret: str = WEBHOOK_SECRET, **sign_args: Any):
     """POST a signed delivery to the shop's Stripe endpoint."""
     body = event if isinstance(event, bytes) else json.dumps(event).encode()
     header = stripe_signature(body, secret, **sign_args)
@@ -143,3 +137,15 @@ def protections(client, shop, **query: str) -> list[dict[str, Any]]:
 
 def copy_event(event: dict[str, Any]) -> dict[str, Any]:
     return copy.deepcopy(event)
+
+
+def protected_order(client, shop, order_id: str = "1001", unit_price: int = 50000, pi_id: str | None = None) -> dict:
+    """An order paid with protection through the real webhook path; its protection."""
+    configure_stripe(client, shop)
+    quote = quote_for(client, shop, unit_price)
+    event = payment_intent_event(
+        protected_metadata(quote, order_id), pi_id=pi_id or f"pi_{order_id}", amount=unit_price + 1000
+    )
+    assert deliver(client, shop.shop.id, event).status_code == 200
+    [protection] = protections(client, shop, order_id=order_id)
+    return protection

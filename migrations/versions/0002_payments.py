@@ -35,17 +35,13 @@ def upgrade():
         sa.Column("succeeded_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["shop_id"], ["shops.id"], name=op.f("fk_payments_shop_id_shops"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["shop_id"], ["shops.id"], name=op.f("fk_payments_shop_id_shops"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_payments")),
         sa.UniqueConstraint("shop_id", "payment_key", name=op.f("uq_payments_shop_id")),
     )
     with op.batch_alter_table("payments", schema=None) as batch_op:
         batch_op.create_index("ix_payments_shop_id_charge_id", ["shop_id", "charge_id"], unique=False)
-        batch_op.create_index(
-            "ix_payments_shop_id_checkout_session", ["shop_id", "checkout_session"], unique=False
-        )
+        batch_op.create_index("ix_payments_shop_id_checkout_session", ["shop_id", "checkout_session"], unique=False)
         batch_op.create_index("ix_payments_shop_id_succeeded_at", ["shop_id", "succeeded_at"], unique=False)
 
     op.create_table(

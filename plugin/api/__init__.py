@@ -9,9 +9,17 @@ from plugin.extensions import api
 
 def register(app: Flask) -> None:
     """Register the API blueprints (and so their OpenAPI paths)."""
-    from plugin.api import protections, quotes, settings, stripe_webhooks
+    from plugin.api import (
+        platform_webhooks,
+        policies,
+        protections,
+        quotes,
+        settings,
+        shipments,
+        stripe_webhooks,
+    )
 
-    for module in (settings, quotes, protections, stripe_webhooks):
+    for module in (settings, quotes, protections, shipments, policies, stripe_webhooks, platform_webhooks):
         api.register_blueprint(module.bp)
     from plugin.api import cors
 

@@ -46,9 +46,7 @@ class Blueprint(SmorestBlueprint):
         """Document the error shape for these statuses on a view."""
         return documentation_only(
             *(
-                self.alt_response(
-                    status, schema=ErrorSchema, description=ERROR_RESPONSES.get(status, "error")
-                )
+                self.alt_response(status, schema=ErrorSchema, description=ERROR_RESPONSES.get(status, "error"))
                 for status in statuses
             )
         )

@@ -82,13 +82,9 @@ def _from_schema(data: dict[str, Any]) -> QuoteRequest:
     destination = data["destination"]
     cart = Cart(
         currency=data["currency"],
-        destination=Destination(
-            destination["country"], destination.get("region"), destination.get("postal_code")
-        ),
+        destination=Destination(destination["country"], destination.get("region"), destination.get("postal_code")),
         items=tuple(
-            CartItem(
-                item["sku"], item["unit_price"], item["quantity"], item.get("category"), item.get("name")
-            )
+            CartItem(item["sku"], item["unit_price"], item["quantity"], item.get("category"), item.get("name"))
             for item in data["items"]
         ),
         shipping_amount=data.get("shipping_amount"),

@@ -8,6 +8,7 @@ from marshmallow import Schema, fields, validate
 
 from plugin.api.blueprint import Blueprint
 from plugin.auth import KeyKind, current_snapshot, require_key
+from plugin.schemas import PolicySchema, ShipmentSchema
 from plugin.services.protections import ProtectionFilter, get_protection, list_protections, protection_body
 
 bp = Blueprint("protections", __name__, url_prefix="/api/v1/protections", description="Protected purchases.")
@@ -46,8 +47,8 @@ class ProtectionSchema(Schema):
     voided_at = fields.String(allow_none=True)
     created_at = fields.String()
     updated_at = fields.String()
-    shipments = fields.List(fields.Dict())
-    policies = fields.List(fields.Dict())
+    shipments = fields.List(fields.Nested(ShipmentSchema))
+    policies = fields.List(fields.Nested(PolicySchema))
 
 
 class ProtectionListSchema(Schema):

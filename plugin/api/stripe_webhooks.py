@@ -25,16 +25,12 @@ from plugin.services.shops import get_shop
 from plugin.validation import loads_strict, read_body
 
 log = logging.getLogger(__name__)
-bp = Blueprint(
-    "stripe_webhooks", __name__, url_prefix="/webhooks/stripe", description="Stripe webhook endpoint."
-)
+bp = Blueprint("stripe_webhooks", __name__, url_prefix="/webhooks/stripe", description="Stripe webhook endpoint.")
 
 
 class InvalidWebhookSignatureError(ApiError):
     status, code = 400, "invalid_signature"
-    message = (
-        "The Stripe-Signature header does not match this shop's webhook secret, or is older than 5 minutes."
-    )
+    message = "The Stripe-Signature header does not match this shop's webhook secret, or is older than 5 minutes."
 
 
 class WebhookNotConfiguredError(ApiError):
@@ -80,9 +76,7 @@ def apply_stripe_event(shop: Shop, event: Mapping[str, Any], api: StripeApi | No
             confirm_line_items(recorded.protection_id, api.checkout_line_items)
         except StripeApiError as exc:
             # Stays "pending": `flask stripe reconcile` asks again. Stripe gets its 200 either way.
-            log.warning(
-                "line items not confirmed", extra={"protection": recorded.protection_id, "error": str(exc)}
-            )
+            log.warning("line items not confirmed", extra={"protection": recorded.protection_id, "error": str(exc)})
     return recorded
 
 

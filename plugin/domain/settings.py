@@ -64,7 +64,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "cors": {"allowed_origins": []},
     # previous_webhook_secret: still accepted while the endpoint's secret is being rolled.
     "stripe": {"webhook_secret": None, "previous_webhook_secret": None, "api_key": None},
-    "insurer": {"provider": "sandbox", "config": {}, "scope": "protected_orders"},
+    # rules: [{"max_value": minor units or None, "provider": …}], first match wins; none: `provider`.
+    "insurer": {"provider": "sandbox", "config": {}, "scope": "protected_orders", "rules": []},
     "claims": {
         "max_claims_per_customer": 3,
         "customer_limit_days": 30,
@@ -94,9 +95,7 @@ def pricing_rules(settings: dict[str, Any]) -> PricingRules:
     return PricingRules(
         mode=PricingMode(pricing["mode"]),
         rate=Decimal(pricing["rate"]),
-        category_rates={
-            normalise_category(name): Decimal(rate) for name, rate in pricing["category_rates"].items()
-        },
+        category_rates={normalise_category(name): Decimal(rate) for name, rate in pricing["category_rates"].items()},
         minimum=pricing["minimum"],
         maximum=pricing["maximum"],
         bands=tuple(Band(band["up_to"], band["price"]) for band in pricing["bands"]),
@@ -106,8 +105,6 @@ def pricing_rules(settings: dict[str, Any]) -> PricingRules:
         surcharge_regions=frozenset(surcharge["regions"]),
         surcharge_amount=surcharge["amount"],
         excluded_countries=frozenset(eligibility["excluded_countries"]),
-        excluded_categories=frozenset(
-            normalise_category(name) for name in eligibility["excluded_categories"]
-        ),
+        excluded_categories=frozenset(normalise_category(name) for name in eligibility["excluded_categories"]),
         excluded_skus=frozenset(eligibility["excluded_skus"]),
     )

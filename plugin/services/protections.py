@@ -11,6 +11,8 @@ from sqlalchemy import and_, or_, select
 from plugin.errors import NotFoundError, ValidationFailedError
 from plugin.extensions import db
 from plugin.models import Protection, rfc3339
+from plugin.services.policies import order_policies, policy_body
+from plugin.services.shipments import order_shipments, policy_of, shipment_body
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,8 @@ def list_protections(shop_id: str, query: ProtectionFilter) -> tuple[list[Protec
 def protection_body(protection: Protection) -> dict[str, Any]:
     """The contract's protection object."""
     payment = protection.payment
+    shipments = order_shipments(protection.shop_id, protection.order_id) if protection.order_id else []
+    policies = order_policies(protection.shop_id, protection.order_id) if protection.order_id else []
     return {
         "id": protection.id,
         "object": "protection",
@@ -89,6 +93,6 @@ def protection_body(protection: Protection) -> dict[str, Any]:
         "voided_at": rfc3339(protection.voided_at),
         "created_at": rfc3339(protection.created_at),
         "updated_at": rfc3339(protection.updated_at),
-        "shipments": [],
-        "policies": [],
+        "shipments": [shipment_body(shipment, policy_of(shipment)) for shipment in shipments],
+        "policies": [policy_body(policy) for policy in policies],
     }

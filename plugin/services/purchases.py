@@ -30,6 +30,7 @@ from plugin.domain.purchases import (
 )
 from plugin.extensions import db
 from plugin.models import Payment, Protection, Shop, StripeRefund, WebhookDelivery
+from plugin.services.policies import order_policies, request_cancellation
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +56,7 @@ def find_payment(shop_id: str, *references: str | None) -> Payment | None:
     return db.session.scalars(
         select(Payment)
         .where(Payment.shop_id == shop_id)
-        .where(
-            or_(Payment.payment_key.in_(ids), Payment.charge_id.in_(ids), Payment.checkout_session.in_(ids))
-        )
+        .where(or_(Payment.payment_key.in_(ids), Payment.charge_id.in_(ids), Payment.checkout_session.in_(ids)))
         .limit(1)
     ).first()
 
@@ -138,10 +137,13 @@ def _settle_money(payment: Payment, protection: Protection | None, now: datetime
         return
     protection.disputed = protection.disputed or payment.disputed
     fully_refunded = payment.amount is not None and payment.amount_refunded >= payment.amount > 0
-    # Before shipment a full refund voids the cover (policy cancellation after shipment lands with shipments).
     if fully_refunded and protection.status != VOIDED:
+        # The money went back: no cover. Parcels already shipped have their policies cancelled where the
+        # insurer allows it (bought ones by the worker, pending ones at once).
         protection.status = VOIDED
         protection.voided_at = now
+        if protection.order_id:
+            request_cancellation(order_policies(protection.shop_id, protection.order_id), "CANREQ", now)
 
 
 def _on_succeeded(shop: Shop, fact: PaymentSucceeded, ctx: PurchaseContext) -> Recorded:
@@ -168,11 +170,7 @@ def _on_succeeded(shop: Shop, fact: PaymentSucceeded, ctx: PurchaseContext) -> R
         protection.customer_email = protection.customer_email or fact.customer_email
         protection.checkout_session = protection.checkout_session or fact.checkout_session
         protection.payment_intent = protection.payment_intent or fact.payment_intent
-        if (
-            protection.line_item_check == "not_applicable"
-            and fact.checkout_session
-            and ctx.line_items_checkable
-        ):
+        if protection.line_item_check == "not_applicable" and fact.checkout_session and ctx.line_items_checkable:
             protection.line_item_check = "pending"
     _settle_money(payment, protection, ctx.now)
     return Recorded(outcome, protection_id=protection.id if protection else None)
@@ -196,14 +194,10 @@ def _on_refunds(shop: Shop, fact: RefundsChanged, ctx: PurchaseContext) -> Recor
         refunded = max(refunded, fact.amount_refunded)
     if fact.refund_id is not None:
         refund = db.session.scalars(
-            select(StripeRefund).where(
-                StripeRefund.shop_id == shop.id, StripeRefund.refund_id == fact.refund_id
-            )
+            select(StripeRefund).where(StripeRefund.shop_id == shop.id, StripeRefund.refund_id == fact.refund_id)
         ).first()
         if refund is None:
-            refund = StripeRefund(
-                shop_id=shop.id, refund_id=fact.refund_id, payment_id=payment.id, amount=0, status=""
-            )
+            refund = StripeRefund(shop_id=shop.id, refund_id=fact.refund_id, payment_id=payment.id, amount=0, status="")
             db.session.add(refund)
         refund.amount, refund.status = fact.refund_amount, fact.refund_status or "pending"
         db.session.flush()
@@ -282,9 +276,7 @@ def record_delivery(
             return recorded
         except IntegrityError:
             db.session.rollback()
-            log.info(
-                "delivery write conflicted; retrying", extra={"delivery_id": delivery_id, "attempt": attempt}
-            )
+            log.info("delivery write conflicted; retrying", extra={"delivery_id": delivery_id, "attempt": attempt})
     raise RuntimeError(f"delivery {delivery_id} conflicted {_WRITE_ATTEMPTS} times")
 
 

@@ -88,6 +88,4 @@ def quote_cart(
         expires_at=expires_at,
         nonce=quote_token.new_nonce(),
     )
-    return IssuedQuote(
-        id=quote_token.sign(claims, signing_key), price=price, expires_at=expires_at, offer=offer
-    )
+    return IssuedQuote(id=quote_token.sign(claims, signing_key), price=price, expires_at=expires_at, offer=offer)

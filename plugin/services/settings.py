@@ -57,9 +57,7 @@ def _secret_rows(shop: Shop) -> dict[str, ShopSecret]:
 
 def read_secrets(shop: Shop, names: Sequence[str], box: SecretBox) -> dict[str, str]:
     """Several write-only settings in clear, in one query (names that are unset are absent)."""
-    rows = db.session.scalars(
-        select(ShopSecret).where(ShopSecret.shop_id == shop.id, ShopSecret.name.in_(names))
-    )
+    rows = db.session.scalars(select(ShopSecret).where(ShopSecret.shop_id == shop.id, ShopSecret.name.in_(names)))
     return {row.name: box.decrypt(row.ciphertext) for row in rows}
 
 
@@ -113,9 +111,7 @@ def _validate_secret(path: str, value: Any) -> str | None:
     return None
 
 
-def _check_insurer(
-    document: dict[str, Any], secrets: dict[str, str], ctx: SettingsContext
-) -> dict[str, list[str]]:
+def _check_insurer(document: dict[str, Any], secrets: dict[str, str], ctx: SettingsContext) -> dict[str, list[str]]:
     insurer = document["insurer"]
     provider = insurer["provider"]
     errors: dict[str, list[str]] = {}
@@ -127,12 +123,15 @@ def _check_insurer(
         present = insurer["config"].get(name) is not None or f"{_INSURER_SECRET_PREFIX}{name}" in secrets
         if not present:
             errors[f"{_INSURER_SECRET_PREFIX}{name}"] = [f"Required for the {provider} provider."]
+    for index, rule in enumerate(insurer.get("rules") or []):
+        if rule["provider"] not in {"sandbox", "self_insured", provider}:
+            errors[f"insurer.rules.{index}.provider"] = [
+                "Use self_insured, sandbox, or the provider configured in insurer.provider."
+            ]
     base_url = insurer["config"].get("base_url")
     if base_url is not None:
         try:
-            check_insurer_url(
-                base_url, allow_private=ctx.allow_private_insurer_hosts, resolve=ctx.resolve_hosts
-            )
+            check_insurer_url(base_url, allow_private=ctx.allow_private_insurer_hosts, resolve=ctx.resolve_hosts)
         except UnsafeUrlError as exc:
             errors["insurer.config.base_url"] = [f"The insurer URL {exc}."]
     return errors
@@ -148,9 +147,7 @@ def update_settings(shop: Shop, patch: Any, ctx: SettingsContext) -> dict[str, A
     overrides = copy.deepcopy(shop.settings or {})
     rows = _secret_rows(shop)
     current_provider = effective_settings(shop)["insurer"]["provider"]
-    new_provider = (
-        (patch.get("insurer") or {}).get("provider") if isinstance(patch.get("insurer"), dict) else None
-    )
+    new_provider = (patch.get("insurer") or {}).get("provider") if isinstance(patch.get("insurer"), dict) else None
     switching = new_provider is not None and new_provider != current_provider
     if switching:
         # A new insurer starts from its own defaults: the old one's config and credentials do not carry over.
@@ -178,10 +175,7 @@ def update_settings(shop: Shop, patch: Any, ctx: SettingsContext) -> dict[str, A
 
     overrides = merge_patch(overrides, patch)
     document = deep_merge(DEFAULT_SETTINGS, overrides)
-    if (
-        isinstance(document.get("insurer"), dict)
-        and document["insurer"].get("provider") in PROVIDER_DEFAULT_CONFIG
-    ):
+    if isinstance(document.get("insurer"), dict) and document["insurer"].get("provider") in PROVIDER_DEFAULT_CONFIG:
         document["insurer"]["config"] = deep_merge(
             PROVIDER_DEFAULT_CONFIG[document["insurer"]["provider"]],
             document["insurer"].get("config") if isinstance(document["insurer"].get("config"), dict) else {},

@@ -62,9 +62,7 @@ class GrantCache:
     forgets a shop at once when its settings change here.
     """
 
-    def __init__(
-        self, ttl: float = 5.0, max_entries: int = 10_000, clock: Callable[[], float] = time.monotonic
-    ):
+    def __init__(self, ttl: float = 5.0, max_entries: int = 10_000, clock: Callable[[], float] = time.monotonic):
         self._ttl = ttl
         self._max_entries = max_entries
         self._clock = clock
@@ -87,9 +85,7 @@ class GrantCache:
     def forget_shop(self, shop_id: str) -> None:
         """Drop every cached grant of a shop (its settings or keys changed)."""
         with self._lock:
-            for key_hash in [
-                h for h, (_, grant) in self._entries.items() if grant and grant.shop.id == shop_id
-            ]:
+            for key_hash in [h for h, (_, grant) in self._entries.items() if grant and grant.shop.id == shop_id]:
                 del self._entries[key_hash]
 
     def clear(self) -> None:

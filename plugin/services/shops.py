@@ -42,9 +42,7 @@ def _issue_keys(shop_id: str) -> tuple[IssuedKeys, list[ApiKey]]:
     publishable = new_api_key(KEY_PREFIXES[KeyKind.PUBLISHABLE])
     secret = new_api_key(KEY_PREFIXES[KeyKind.SECRET])
     rows = [
-        ApiKey(
-            shop_id=shop_id, kind=KeyKind.PUBLISHABLE, key_hash=hash_key(publishable), display=publishable
-        ),
+        ApiKey(shop_id=shop_id, kind=KeyKind.PUBLISHABLE, key_hash=hash_key(publishable), display=publishable),
         ApiKey(shop_id=shop_id, kind=KeyKind.SECRET, key_hash=hash_key(secret), display=mask(secret)),
     ]
     return IssuedKeys(publishable, secret), rows
@@ -64,9 +62,7 @@ def create_shop(name: str, currency: str, box: SecretBox) -> CreatedShop:
     db.session.add(shop)
     db.session.flush()
     db.session.add_all(key_rows)
-    db.session.add(
-        ShopSecret(shop_id=shop.id, name=PLATFORM_WEBHOOK_SECRET, ciphertext=box.encrypt(webhook_secret))
-    )
+    db.session.add(ShopSecret(shop_id=shop.id, name=PLATFORM_WEBHOOK_SECRET, ciphertext=box.encrypt(webhook_secret)))
     db.session.commit()
     return CreatedShop(shop=shop, keys=keys, platform_webhook_secret=webhook_secret)
 

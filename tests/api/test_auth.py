@@ -39,9 +39,7 @@ def test_publishable_key_on_a_secret_endpoint_is_a_403(client, shop):
     response = call_settings(client, bearer(shop.keys.publishable_key))
     assert response.status_code == 403
     assert response.get_json()["error"]["code"] == "secret_key_required"
-    patch = client.patch(
-        "/api/v1/settings", json={"pricing": {"rate": "1"}}, headers=bearer(shop.keys.publishable_key)
-    )
+    patch = client.patch("/api/v1/settings", json={"pricing": {"rate": "1"}}, headers=bearer(shop.keys.publishable_key))
     assert patch.status_code == 403
 
 
@@ -52,9 +50,7 @@ def test_either_key_can_quote(client, shop):
 
 def test_one_shops_key_never_touches_another_shops_settings(client, new_shop):
     first, second = new_shop("First"), new_shop("Second")
-    client.patch(
-        "/api/v1/settings", json={"pricing": {"rate": "0.05"}}, headers=bearer(first.keys.secret_key)
-    )
+    client.patch("/api/v1/settings", json={"pricing": {"rate": "0.05"}}, headers=bearer(first.keys.secret_key))
     theirs = call_settings(client, bearer(second.keys.secret_key)).get_json()
     assert theirs["pricing"]["rate"] == "0.02"
     quote = call_quote(client, bearer(second.keys.publishable_key)).get_json()

@@ -111,14 +111,10 @@ def test_rate_limit_answers_429_in_the_error_shape(app, client, shop):
     app.config["RATE_LIMIT_QUOTES"] = "2/minute"
     try:
         codes = [
-            client.post(
-                "/api/v1/quotes", json=CONTRACT_EXAMPLE, headers=bearer(shop.keys.publishable_key)
-            ).status_code
+            client.post("/api/v1/quotes", json=CONTRACT_EXAMPLE, headers=bearer(shop.keys.publishable_key)).status_code
             for _ in range(3)
         ]
-        limited = client.post(
-            "/api/v1/quotes", json=CONTRACT_EXAMPLE, headers=bearer(shop.keys.publishable_key)
-        )
+        limited = client.post("/api/v1/quotes", json=CONTRACT_EXAMPLE, headers=bearer(shop.keys.publishable_key))
     finally:
         app.config["RATE_LIMIT_QUOTES"] = "100000/minute"
     assert codes[:2] == [200, 200] and codes[2] == 429

@@ -28,9 +28,7 @@ def test_shops_create_prints_one_json_object_whose_keys_work(app, client):
     assert created["publishable_key"].startswith("pk_") and created["secret_key"].startswith("sk_")
     assert client.get("/api/v1/settings", headers=bearer(created["secret_key"])).status_code == 200
     assert (
-        client.post(
-            "/api/v1/quotes", json=CONTRACT_EXAMPLE, headers=bearer(created["publishable_key"])
-        ).status_code
+        client.post("/api/v1/quotes", json=CONTRACT_EXAMPLE, headers=bearer(created["publishable_key"])).status_code
         == 200
     )
 

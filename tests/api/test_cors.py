@@ -63,9 +63,7 @@ def test_shop_origins_are_enforced(client, shop):
     assert refused.status_code == 403
     assert refused.get_json()["error"]["code"] == "origin_not_allowed"
     assert "Access-Control-Allow-Origin" not in refused.headers
-    server_to_server = client.post(
-        "/api/v1/quotes", json=CONTRACT_EXAMPLE, headers=bearer(shop.keys.secret_key)
-    )
+    server_to_server = client.post("/api/v1/quotes", json=CONTRACT_EXAMPLE, headers=bearer(shop.keys.secret_key))
     assert server_to_server.status_code == 200  # no Origin: not a browser
 
 

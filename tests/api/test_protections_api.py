@@ -47,14 +47,10 @@ def test_pages_newest_first_with_a_cursor(client, five_protections):
 
 
 def test_filters(client, five_protections):
-    assert [p["order_id"] for p in get(client, five_protections, order_id="O-2").get_json()["data"]] == [
-        "O-2"
-    ]
+    assert [p["order_id"] for p in get(client, five_protections, order_id="O-2").get_json()["data"]] == ["O-2"]
     review = get(client, five_protections, status="needs_review").get_json()["data"]
     assert [p["order_id"] for p in review] == ["O-4"]
-    assert (
-        len(get(client, five_protections, **{"created[gte]": "2000-01-01T00:00:00Z"}).get_json()["data"]) == 5
-    )
+    assert len(get(client, five_protections, **{"created[gte]": "2000-01-01T00:00:00Z"}).get_json()["data"]) == 5
     assert get(client, five_protections, **{"created[lte]": "2000-01-01T00:00:00Z"}).get_json()["data"] == []
 
 

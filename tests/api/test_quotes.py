@@ -14,9 +14,7 @@ from tests.conftest import TEST_SECRET_KEY, bearer
 CONTRACT_EXAMPLE = {
     "currency": "USD",
     "destination": {"country": "US", "region": "US-CA", "postal_code": "94107"},
-    "items": [
-        {"sku": "JB-1", "name": "Jade bangle", "category": "jewelry", "unit_price": 50000, "quantity": 1}
-    ],
+    "items": [{"sku": "JB-1", "name": "Jade bangle", "category": "jewelry", "unit_price": 50000, "quantity": 1}],
     "shipping_amount": 1500,
 }
 
@@ -53,9 +51,7 @@ def test_contract_example(client, shop):
 
 
 def test_quote_id_is_signed_and_names_the_shop_and_amounts(client, shop):
-    body = client.post(
-        "/api/v1/quotes", json=CONTRACT_EXAMPLE, headers=bearer(shop.keys.secret_key)
-    ).get_json()
+    body = client.post("/api/v1/quotes", json=CONTRACT_EXAMPLE, headers=bearer(shop.keys.secret_key)).get_json()
     claims = quote_token.verify(body["id"], [TEST_SECRET_KEY])
     assert claims.shop_id == shop.shop.id
     assert (claims.currency, claims.declared_value, claims.premium, claims.customer_price) == (
@@ -71,9 +67,7 @@ def test_quote_id_is_signed_and_names_the_shop_and_amounts(client, shop):
 
 
 def test_tampered_quote_id_does_not_verify(client, shop):
-    body = client.post(
-        "/api/v1/quotes", json=CONTRACT_EXAMPLE, headers=bearer(shop.keys.secret_key)
-    ).get_json()
+    body = client.post("/api/v1/quotes", json=CONTRACT_EXAMPLE, headers=bearer(shop.keys.secret_key)).get_json()
     payload, signature = body["id"][3:].split(".")
     fields = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     fields[5] = 1  # the customer price, lowered by the shopper
@@ -128,10 +122,7 @@ def test_bands_mode(client, shop):
     )
     cart = dict(CONTRACT_EXAMPLE, items=[{"sku": "X", "unit_price": 7995, "quantity": 1}])
     assert (
-        client.post("/api/v1/quotes", json=cart, headers=bearer(shop.keys.publishable_key)).get_json()[
-            "premium"
-        ]
-        == 145
+        client.post("/api/v1/quotes", json=cart, headers=bearer(shop.keys.publishable_key)).get_json()["premium"] == 145
     )
 
 
@@ -196,9 +187,7 @@ def test_offer_texts_follow_the_locale_and_the_merchant(client, shop):
         "/api/v1/quotes", json=CONTRACT_EXAMPLE, headers={**headers, "Accept-Language": "zh-CN,zh;q=0.9"}
     )
     assert by_header.get_json()["offer"]["title"] == "运输保障"
-    patch_settings(
-        client, shop, {"offer": {"title": "Protect my jade", "terms_url": "https://jade.example/terms"}}
-    )
+    patch_settings(client, shop, {"offer": {"title": "Protect my jade", "terms_url": "https://jade.example/terms"}})
     own = client.post("/api/v1/quotes", json=CONTRACT_EXAMPLE, headers=headers).get_json()["offer"]
     assert own["title"] == "Protect my jade" and own["terms_url"] == "https://jade.example/terms"
 

@@ -42,6 +42,7 @@ def test_defaults_carry_every_contract_field(client, shop):
         "provider": "sandbox",
         "scope": "protected_orders",
         "config": {"base_url": None, "latency_ms": 0, "failure_rate": "0"},
+        "rules": [],
     }
 
 
@@ -52,9 +53,7 @@ def test_merge_patch_keeps_absent_fields_resets_nulls_and_replaces_lists(client,
         {"pricing": {"rate": "0.015", "minimum": 98}, "eligibility": {"excluded_skus": ["A", "B"]}},
     )
     assert first.status_code == 200
-    second = patch(
-        client, shop, {"pricing": {"minimum": None}, "eligibility": {"excluded_skus": ["C"]}}
-    ).get_json()
+    second = patch(client, shop, {"pricing": {"minimum": None}, "eligibility": {"excluded_skus": ["C"]}}).get_json()
     assert second["pricing"]["rate"] == "0.015"
     assert second["pricing"]["minimum"] == DEFAULT_SETTINGS["pricing"]["minimum"]
     assert second["eligibility"]["excluded_skus"] == ["C"]

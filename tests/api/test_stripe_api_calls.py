@@ -49,9 +49,7 @@ def line_items_page(*lines):
 
 def item(amount_total: int, protection: bool, item_id: str):
     line = object_fixture("item")
-    line.update(
-        id=item_id, amount_total=amount_total, metadata={"sp_protection": "true"} if protection else {}
-    )
+    line.update(id=item_id, amount_total=amount_total, metadata={"sp_protection": "true"} if protection else {})
     return line
 
 
@@ -63,9 +61,7 @@ def item(amount_total: int, protection: bool, item_id: str):
         ([item(50000, False, "li_1")], "missing", "needs_review"),
     ],
 )
-def test_checkout_protection_line_is_confirmed_with_stripe(
-    client, keyed_shop, stripe_api, lines, check, status
-):
+def test_checkout_protection_line_is_confirmed_with_stripe(client, keyed_shop, stripe_api, lines, check, status):
     stripe_api.get(LINE_ITEMS, json=line_items_page(*lines))
     quote = quote_for(client, keyed_shop)
     deliver(client, keyed_shop.shop.id, session_event(protected_metadata(quote), session_id="cs_li"))
@@ -79,9 +75,7 @@ def test_checkout_protection_line_is_confirmed_with_stripe(
 def test_stripe_being_down_leaves_the_check_pending_and_the_delivery_accepted(client, keyed_shop, stripe_api):
     stripe_api.get(LINE_ITEMS, status=500, json={"error": {"message": "boom"}})
     quote = quote_for(client, keyed_shop)
-    response = deliver(
-        client, keyed_shop.shop.id, session_event(protected_metadata(quote), session_id="cs_down")
-    )
+    response = deliver(client, keyed_shop.shop.id, session_event(protected_metadata(quote), session_id="cs_down"))
     assert response.status_code == 200
     [protection] = protections(client, keyed_shop)
     assert (protection["line_item_check"], protection["status"]) == ("pending", "active")
@@ -90,9 +84,7 @@ def test_stripe_being_down_leaves_the_check_pending_and_the_delivery_accepted(cl
 def test_reconcile_applies_missed_events_once_and_retries_pending_checks(app, client, keyed_shop, stripe_api):
     quote = quote_for(client, keyed_shop)
     missed = payment_intent_event(protected_metadata(quote, "R-1"), pi_id="pi_missed")
-    unhandled_in_log = session_event(
-        protected_metadata(quote, "R-2"), session_id="cs_missed", pi_id="pi_other"
-    )
+    unhandled_in_log = session_event(protected_metadata(quote, "R-2"), session_id="cs_missed", pi_id="pi_other")
     stripe_api.get(
         re.compile(rf"{STRIPE}/v1/events.*"),
         json={"object": "list", "data": [unhandled_in_log, missed], "has_more": False, "url": "/v1/events"},
@@ -109,18 +101,14 @@ def test_reconcile_applies_missed_events_once_and_retries_pending_checks(app, cl
 
     stripe_api.replace(responses.GET, LINE_ITEMS, json=line_items_page(item(1000, True, "li_p")))
     again = json.loads(
-        runner.invoke(
-            args=["stripe", "reconcile", "--shop", keyed_shop.shop.id, "--since", "2026-11-01"]
-        ).output
+        runner.invoke(args=["stripe", "reconcile", "--shop", keyed_shop.shop.id, "--since", "2026-11-01"]).output
     )
     assert again["already_seen"] == 2 and again["line_items_confirmed"] == 1
     assert len(protections(client, keyed_shop)) == 2
 
 
 def test_reconcile_needs_a_stripe_key(app, shop):
-    result = app.test_cli_runner().invoke(
-        args=["stripe", "reconcile", "--shop", shop.shop.id, "--since", "2026-11-01"]
-    )
+    result = app.test_cli_runner().invoke(args=["stripe", "reconcile", "--shop", shop.shop.id, "--since", "2026-11-01"])
     assert result.exit_code != 0 and "stripe.api_key" in result.output
 
 
@@ -132,9 +120,7 @@ def test_api_key_never_appears_in_settings_or_errors(client, keyed_shop, stripe_
     )
     quote = quote_for(client, keyed_shop)
     deliver(client, keyed_shop.shop.id, session_event(protected_metadata(quote), session_id="cs_401"))
-    settings = client.get("/api/v1/settings", headers=bearer(keyed_shop.keys.secret_key)).get_data(
-        as_text=True
-    )
+    settings = client.get("/api/v1/settings", headers=bearer(keyed_shop.keys.secret_key)).get_data(as_text=True)
     assert "merchantkey" not in settings
 
 

@@ -87,9 +87,7 @@ def test_the_real_checkout_session_fixture_records_a_protection(client, stripe_s
 
 def test_email_falls_back_to_metadata(client, stripe_shop):
     quote = quote_for(client, stripe_shop)
-    event = payment_intent_event(
-        protected_metadata(quote, customer_email="meta@example.com"), receipt_email=None
-    )
+    event = payment_intent_event(protected_metadata(quote, customer_email="meta@example.com"), receipt_email=None)
     deliver(client, stripe_shop.shop.id, event)
     assert protections(client, stripe_shop)[0]["customer_email"] == "meta@example.com"
 
@@ -108,15 +106,9 @@ def test_the_previous_secret_works_while_rolling(client, stripe_shop):
         previous_webhook_secret=WEBHOOK_SECRET,
     )
     quote = quote_for(client, stripe_shop)
-    assert (
-        deliver(client, stripe_shop.shop.id, payment_intent_event(protected_metadata(quote))).status_code
-        == 200
-    )
+    assert deliver(client, stripe_shop.shop.id, payment_intent_event(protected_metadata(quote))).status_code == 200
     event = payment_intent_event({}, pi_id="pi_2")
-    assert (
-        deliver(client, stripe_shop.shop.id, event, secret="whsec_new_secret_after_roll_99").status_code
-        == 200
-    )
+    assert deliver(client, stripe_shop.shop.id, event, secret="whsec_new_secret_after_roll_99").status_code == 200
 
 
 # ---- exactly once ---------------------------------------------------------------------------------------
@@ -133,9 +125,7 @@ def test_a_replayed_event_is_answered_200_and_does_nothing(app, client, stripe_s
 
 @pytest.mark.parametrize("order", ["session_first", "intent_first"])
 @pytest.mark.parametrize("intent_metadata", [False, True])
-def test_a_session_and_its_payment_intent_are_one_protection(
-    app, client, stripe_shop, order, intent_metadata
-):
+def test_a_session_and_its_payment_intent_are_one_protection(app, client, stripe_shop, order, intent_metadata):
     quote = quote_for(client, stripe_shop)
     metadata = protected_metadata(quote)
     session = session_event(metadata, session_id="cs_1", pi_id="pi_1")
@@ -256,16 +246,10 @@ def test_a_refund_that_arrives_before_its_payment_still_voids_it(app, client, st
 def test_refund_events_count_each_refund_once(client, stripe_shop):
     quote = quote_for(client, stripe_shop)
     deliver(client, stripe_shop.shop.id, payment_intent_event(protected_metadata(quote), amount=51000))
-    deliver(
-        client, stripe_shop.shop.id, refund_event("refund.created", "re_1", "pi_test_1", 20000, "pending")
-    )
-    deliver(
-        client, stripe_shop.shop.id, refund_event("refund.updated", "re_1", "pi_test_1", 20000, "succeeded")
-    )
+    deliver(client, stripe_shop.shop.id, refund_event("refund.created", "re_1", "pi_test_1", 20000, "pending"))
+    deliver(client, stripe_shop.shop.id, refund_event("refund.updated", "re_1", "pi_test_1", 20000, "succeeded"))
     assert protections(client, stripe_shop)[0]["amount_refunded"] == 20000
-    deliver(
-        client, stripe_shop.shop.id, refund_event("refund.created", "re_2", "pi_test_1", 31000, "succeeded")
-    )
+    deliver(client, stripe_shop.shop.id, refund_event("refund.created", "re_2", "pi_test_1", 31000, "succeeded"))
     [protection] = protections(client, stripe_shop)
     assert (protection["amount_refunded"], protection["status"]) == (51000, "voided")
 
@@ -337,9 +321,7 @@ def test_a_signature_from_another_shops_endpoint_is_refused(client, new_shop):
     assert response.status_code == 400
 
 
-def test_the_fixture_vectors_verify_at_their_own_time_and_are_replays_now(
-    app, client, stripe_shop, monkeypatch
-):
+def test_the_fixture_vectors_verify_at_their_own_time_and_are_replays_now(app, client, stripe_shop, monkeypatch):
     vectors = json.loads((FIXTURES / "signature_test_vectors.json").read_text())["stripe"]
     from plugin.payments.stripe import InvalidSignatureError, verify_signature
 
@@ -348,9 +330,7 @@ def test_the_fixture_vectors_verify_at_their_own_time_and_are_replays_now(
         with pytest.raises(InvalidSignatureError):  # five minutes are long gone
             verify_signature(raw, vector["header"], [vector["secret"]])
         monkeypatch.setattr(time, "time", lambda ts=vector["timestamp"]: ts + 10)
-        verify_signature(
-            raw, vector["header"], [vector["secret"]]
-        )  # the same bytes, at the time they were signed
+        verify_signature(raw, vector["header"], [vector["secret"]])  # the same bytes, at the time they were signed
         monkeypatch.undo()
 
 

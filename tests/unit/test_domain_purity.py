@@ -22,9 +22,7 @@ def test_domain_modules_import_only_the_standard_library_and_the_domain():
     assert files, "the domain package has modules"
     offenders = {}
     for path in files:
-        outside = {
-            root for root in _imported_roots(path) if root not in sys.stdlib_module_names and root != "plugin"
-        }
+        outside = {root for root in _imported_roots(path) if root not in sys.stdlib_module_names and root != "plugin"}
         if outside:
             offenders[path.name] = sorted(outside)
     assert offenders == {}

@@ -60,10 +60,7 @@ def test_exact_sum_is_rounded_up_once_then_clamped():
 def test_items_are_summed_exactly_before_rounding():
     # 3 x 0.5 cents = 1.5 cents: one round-up of the sum (2), not three of each item (3).
     rules = PricingRules(rate=Decimal("0.005"))
-    assert (
-        price_cart(cart(item(100, 1, sku="a"), item(100, 1, sku="b"), item(100, 1, sku="c")), rules).premium
-        == 2
-    )
+    assert price_cart(cart(item(100, 1, sku="a"), item(100, 1, sku="b"), item(100, 1, sku="c")), rules).premium == 2
 
 
 def test_bands_pick_the_first_band_that_covers_the_value():
@@ -199,9 +196,7 @@ def test_customer_price_and_merchant_contribution_add_up_to_the_premium(rules, i
 @given(rules=percent_rules(), items=items_strategy, junk=items_strategy)
 def test_excluded_items_never_change_the_premium(rules, items, junk):
     rules = replace(rules, excluded_skus=frozenset({"EXCLUDED"}))
-    eligible = [
-        replace(it, sku="OK", category=None if it.category == "virtual" else it.category) for it in items
-    ]
+    eligible = [replace(it, sku="OK", category=None if it.category == "virtual" else it.category) for it in items]
     excluded = [replace(it, sku="EXCLUDED") for it in junk]
     assert price_cart(cart(*eligible, *excluded), rules).premium == price_cart(cart(*eligible), rules).premium
 
@@ -214,7 +209,5 @@ def test_excluded_items_never_change_the_premium(rules, items, junk):
 )
 def test_band_premium_is_a_band_price(bounds, prices, value):
     bands = (*(Band(up_to, prices[i]) for i, up_to in enumerate(sorted(bounds))), Band(None, prices[-1]))
-    premium = price_cart(
-        cart(item(value, 1, None)), PricingRules(mode=PricingMode.BANDS, bands=bands)
-    ).premium
+    premium = price_cart(cart(item(value, 1, None)), PricingRules(mode=PricingMode.BANDS, bands=bands)).premium
     assert premium in {band.price for band in bands}

@@ -1,0 +1,68 @@
+"""POST /webhooks/platform/<shop_id>: Shopify-format webhooks, verified and deduplicated."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, request
+
+from plugin.api.blueprint import Blueprint
+from plugin.errors import ApiError, InvalidJsonError, NotFoundError
+from plugin.iso_codes import currency_exponent
+from plugin.models import utcnow
+from plugin.platforms.shopify import InvalidHmacError, translate, verify_hmac
+from plugin.services.platform_events import apply_platform_fact
+from plugin.services.purchases import record_delivery
+from plugin.services.settings import read_secrets
+from plugin.services.shops import PLATFORM_WEBHOOK_SECRET, get_shop
+from plugin.validation import loads_strict, read_body
+
+bp = Blueprint(
+    "platform_webhooks",
+    __name__,
+    url_prefix="/webhooks/platform",
+    description="Store platform (Shopify-format) webhooks.",
+)
+
+
+class InvalidHmacSignatureError(ApiError):
+    status, code = 401, "invalid_signature"
+    message = "X-Shopify-Hmac-Sha256 is not the HMAC of this body with the shop's platform webhook secret."
+
+
+class MissingWebhookIdError(ApiError):
+    status, code, message = (
+        400,
+        "missing_webhook_id",
+        "X-Shopify-Webhook-Id is required to deduplicate deliveries.",
+    )
+
+
+@bp.route("/<shop_id>", methods=["POST"])
+@bp.documents_errors(400, 401, 404, 413)
+def receive(shop_id: str) -> dict[str, Any]:
+    """fulfillments/create|update, fulfillment_events/create, orders/cancelled, refunds/create; others: 200."""
+    shop = get_shop(shop_id)
+    if shop is None:
+        raise NotFoundError("No such shop.")
+    raw = read_body(request)
+    secret = read_secrets(shop, [PLATFORM_WEBHOOK_SECRET], current_app.extensions["secret_box"]).get(
+        PLATFORM_WEBHOOK_SECRET
+    )
+    try:
+        verify_hmac(raw, request.headers.get("X-Shopify-Hmac-Sha256"), secret or "")
+    except InvalidHmacError as exc:
+        raise InvalidHmacSignatureError() from exc
+    webhook_id = (request.headers.get("X-Shopify-Webhook-Id") or "").strip()[:255]
+    if not webhook_id:
+        raise MissingWebhookIdError()
+    payload = loads_strict(raw)
+    if not isinstance(payload, dict):
+        raise InvalidJsonError("The body is not a JSON object.")
+    topic = (request.headers.get("X-Shopify-Topic") or "").strip()[:100]
+    now = utcnow()
+    fact = translate(topic, payload, currency=shop.currency, exponent=currency_exponent(shop.currency), now=now)
+    recorded = record_delivery(
+        shop, "platform", webhook_id, topic, lambda: apply_platform_fact(shop, fact, now) if fact else None
+    )
+    return {"received": True, "duplicate": recorded.duplicate, "outcome": recorded.outcome}

@@ -1,0 +1,60 @@
+"""POST /api/v1/shipments and GET /api/v1/shipments?order_id=… (secret key)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, jsonify
+
+from plugin.api.blueprint import Blueprint
+from plugin.auth import KeyKind, current_shop, current_snapshot, require_key
+from plugin.models import utcnow
+from plugin.schemas import OrderQuerySchema, ShipmentRequestSchema, ShipmentSchema
+from plugin.services.shipments import (
+    ShipmentItem,
+    ShipmentRequest,
+    order_shipments,
+    policy_of,
+    record_shipment,
+    shipment_body,
+)
+
+bp = Blueprint("shipments", __name__, url_prefix="/api/v1/shipments", description="Parcels and their cover.")
+
+
+@bp.route("", methods=["POST"])
+@require_key(KeyKind.SECRET)
+@bp.arguments(ShipmentRequestSchema)
+@bp.response(202, ShipmentSchema)
+@bp.documents_errors(400, 401, 403, 413, 422)
+def create(data: dict[str, Any]) -> Response:
+    """Record a parcel; a covered one gets a pending policy that the worker buys. Repeats buy nothing twice."""
+    request = ShipmentRequest(
+        shipment_ref=data["shipment_id"],
+        order_id=data["order_id"],
+        carrier=data["carrier"],
+        tracking_number=data["tracking_number"],
+        tracking_url=data.get("tracking_url"),
+        shipped_at=data.get("shipped_at"),
+        items=tuple(
+            ShipmentItem(item["sku"], item["quantity"], item.get("unit_price"), item.get("name"))
+            for item in data["items"]
+        )
+        if data.get("items")
+        else None,
+    )
+    recorded = record_shipment(current_shop(), request, utcnow())
+    response = jsonify(shipment_body(recorded.shipment, recorded.policy))
+    response.status_code = 202
+    return response
+
+
+@bp.route("", methods=["GET"])
+@require_key(KeyKind.SECRET)
+@bp.arguments(OrderQuerySchema, location="query")
+@bp.response(200, ShipmentSchema(many=True))
+@bp.documents_errors(401, 403, 422)
+def index(query: dict[str, Any]) -> Response:
+    """The order's shipments with their tracking and policies."""
+    shipments = order_shipments(current_snapshot().id, query["order_id"])
+    return jsonify({"object": "list", "data": [shipment_body(s, policy_of(s)) for s in shipments], "has_more": False})

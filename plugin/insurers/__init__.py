@@ -1,0 +1,1 @@
+"""Insurer adapters behind one small contract (base.py); `registry.insurer_for` picks one."""

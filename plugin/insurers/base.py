@@ -1,0 +1,109 @@
+"""The insurer contract: what the worker asks of any insurer, the typed answers, and one error tree."""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ParcelItem:
+    """What is in the parcel."""
+
+    sku: str
+    quantity: int
+    unit_price: int | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Parcel:
+    """One shipment to insure; `reference` is our policy id, the natural key on the insurer's side."""
+
+    reference: str
+    shop_id: str
+    shop_name: str
+    order_id: str
+    shipment_ref: str
+    carrier: str | None
+    tracking_number: str | None
+    sum_insured: int
+    currency: str
+    shipped_at: datetime
+    destination_country: str | None = None
+    customer_email: str | None = None
+    items: tuple[ParcelItem, ...] = field(default_factory=tuple)
+    premium_share: int = 0  # the part of the shopper's premium that paid for this parcel
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    """A bought policy as the insurer reports it."""
+
+    certificate: str
+    provider_reference: str
+    sum_insured: int
+    cost: int
+    currency: str
+    certificate_url: str | None = None
+    reserve: int | None = None  # self-insurance: what the merchant sets aside
+
+
+@dataclass(frozen=True, slots=True)
+class Cancellation:
+    """The outcome of cancelling a bound policy."""
+
+    cancelled: bool
+    refund: int | None = None
+    message: str | None = None
+
+
+class InsurerError(Exception):
+    """Any insurer failure; `retryable` says whether trying again later can succeed."""
+
+    retryable = False
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class TransientInsurerError(InsurerError):
+    """Timeouts, resets, 423/429/5xx: the same request may succeed later (and never buys twice)."""
+
+    retryable = True
+
+
+class InsurerRefusedError(InsurerError):
+    """The insurer said no (validation, exclusions, a partly failed package): a person must look."""
+
+
+class InsurerAuthError(InsurerRefusedError):
+    """The merchant's credentials were refused: fix the settings, then retry the policy."""
+
+
+class InsurerConfigError(InsurerRefusedError):
+    """The settings cannot reach an insurer (missing credentials, an unsafe base URL)."""
+
+
+class Insurer(abc.ABC):
+    """One insurer or freight forwarder, as the worker sees it."""
+
+    name: str
+    #: Whether a repeated bind with the same idempotency key is safe on the insurer's side. Without it the
+    #: worker looks the policy up by our reference before buying again after an unclear outcome.
+    idempotent_bind: bool = True
+
+    @abc.abstractmethod
+    def bind(self, parcel: Parcel, idempotency_key: str) -> Binding:
+        """Quote and buy cover for the parcel; the same key never buys twice."""
+
+    @abc.abstractmethod
+    def cancel(self, binding_reference: str, reason: str) -> Cancellation:
+        """Cancel a bound policy where the insurer allows it."""
+
+    def find(self, parcel: Parcel) -> Binding | None:
+        """The policy already bought for this parcel (by our reference), if the insurer can tell."""
+        return None

@@ -1,0 +1,172 @@
+"""Loadsure freight cargo cover (bought through the freight forwarder): quote token, then purchase.
+
+Loadsure documents no idempotency key: our policy id travels as `freightId`, and after an unclear outcome
+the worker looks the certificate up by it before buying again (`find`). The look-up path is not in the
+public documentation we have; it is configurable (`lookup_path`) for the merchant's account.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+import requests
+
+from plugin.domain.money import parse_major_units
+from plugin.insurers.base import Binding, Cancellation, Insurer, InsurerRefusedError, Parcel
+from plugin.insurers.http import HttpAnswer, HttpPipeline
+from plugin.iso_codes import currency_exponent
+
+ALPHA3 = {
+    "US": "USA",
+    "CA": "CAN",
+    "MX": "MEX",
+    "GB": "GBR",
+    "CN": "CHN",
+    "HK": "HKG",
+    "DE": "DEU",
+    "FR": "FRA",
+}
+CANCEL_REASONS = frozenset({"CANASD", "CANNLN", "CANPIE", "CANCHP", "CANVAL", "CANREQ", "CANCOP", "CANREP", "CANOTH"})
+DEFAULT_LOOKUP_PATH = "/api/insureLoad/certificates"
+
+
+def _message(body: Any) -> str | None:
+    if isinstance(body, Mapping):
+        errors = body.get("errors")
+        if isinstance(errors, list) and errors:
+            return "; ".join(
+                str(error.get("message", error)) if isinstance(error, Mapping) else str(error) for error in errors
+            )
+        if body.get("message"):
+            return str(body["message"])
+    return None
+
+
+class LoadsureInsurer(Insurer):
+    """`POST /api/insureLoad/quote` → quoteToken → `POST /api/insureLoad/purchaseQuote` → certificate."""
+
+    name = "loadsure"
+    idempotent_bind = False
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str,
+        allow_private: bool = False,
+        resolve_hosts: bool = True,
+        session: requests.Session | None = None,
+        lookup_path: str = DEFAULT_LOOKUP_PATH,
+    ) -> None:
+        self._headers = {"Authorization": f"Bearer {api_key}"}
+        self._lookup_path = lookup_path
+        self._http = HttpPipeline(
+            base_url, secrets=[api_key], allow_private=allow_private, resolve_hosts=resolve_hosts, session=session
+        )
+
+    def _ok(self, answer: HttpAnswer, what: str) -> Mapping[str, Any]:
+        if not 200 <= answer.status < 300:
+            raise self._http.fail(answer, what, _message(answer.body))
+        body = answer.body if isinstance(answer.body, Mapping) else {}
+        if body.get("success") is False or (body.get("errors") and not body.get("certificateNumber")):
+            # A 2xx can still carry a refusal: check the body as well as the status.
+            raise InsurerRefusedError(self._http.scrub(f"{what}: {_message(body) or 'refused'}"), status=answer.status)
+        return body
+
+    def _binding(self, body: Mapping[str, Any], parcel: Parcel) -> Binding:
+        exponent = currency_exponent(parcel.currency)
+        premium = Decimal(str(body.get("premium") or 0)) + Decimal(str(body.get("serviceFee") or 0))
+        return Binding(
+            certificate=str(body["certificateNumber"]),
+            provider_reference=str(body["certificateNumber"]),
+            sum_insured=parcel.sum_insured,
+            cost=parse_major_units(str(premium.quantize(Decimal(1).scaleb(-exponent))), exponent),
+            currency=parcel.currency,
+            certificate_url=body.get("certificateLink") if isinstance(body.get("certificateLink"), str) else None,
+        )
+
+    def bind(self, parcel: Parcel, idempotency_key: str) -> Binding:
+        exponent = currency_exponent(parcel.currency)
+        country = ALPHA3.get(parcel.destination_country or "US", parcel.destination_country or "USA")
+        date = parcel.shipped_at.date().isoformat()
+        quote = self._ok(
+            self._http.send(
+                "POST",
+                "/api/insureLoad/quote",
+                json_body={
+                    "user": {
+                        "id": parcel.shop_id,
+                        "email": parcel.customer_email or "",
+                        "name": parcel.shop_name,
+                    },
+                    "assured": {
+                        "name": parcel.shop_name,
+                        "email": parcel.customer_email or "",
+                        "address": {"country": country},
+                    },
+                    "shipment": {
+                        "version": "2",
+                        "freightId": parcel.reference,
+                        "pickupDate": date,
+                        "cargo": {
+                            "cargoValue": {
+                                "currency": parcel.currency,
+                                "value": str(Decimal(parcel.sum_insured).scaleb(-exponent)),
+                            },
+                            "commodity": [],
+                            "fullDescriptionOfCargo": ", ".join(item.name or item.sku for item in parcel.items)
+                            or f"Order {parcel.order_id}",
+                        },
+                        "carriers": [{"mode": "ROAD", "name": parcel.carrier or "unknown"}],
+                        "stops": [
+                            {"stopType": "PICKUP", "stopNumber": 1, "date": date},
+                            {"stopType": "DELIVERY", "stopNumber": 2, "address": {"country": country}},
+                        ],
+                    },
+                },
+                headers=self._headers,
+            ),
+            "quote",
+        )
+        token = quote.get("quoteToken")
+        if not token:
+            raise InsurerRefusedError("quote: no quoteToken in the answer")
+        purchase = self._ok(
+            self._http.send(
+                "POST",
+                "/api/insureLoad/purchaseQuote",
+                json_body={"quoteToken": token},
+                headers=self._headers,
+            ),
+            "purchase",
+        )
+        if not purchase.get("certificateNumber"):
+            raise InsurerRefusedError("purchase: no certificateNumber in the answer")
+        return self._binding(purchase, parcel)
+
+    def find(self, parcel: Parcel) -> Binding | None:
+        answer = self._http.send(
+            "GET", self._lookup_path, params={"freightId": parcel.reference}, headers=self._headers
+        )
+        if answer.status == 404:
+            return None
+        body = self._ok(answer, "look-up")
+        certificates = body.get("certificates") if isinstance(body.get("certificates"), list) else [body]
+        active = [c for c in certificates if isinstance(c, Mapping) and c.get("certificateNumber")
+                  and c.get("status", "ACTIVE") == "ACTIVE"]  # fmt: skip
+        return self._binding(active[0], parcel) if active else None
+
+    def cancel(self, binding_reference: str, reason: str) -> Cancellation:
+        code = reason if reason in CANCEL_REASONS else "CANREQ"
+        body = self._ok(
+            self._http.send(
+                "POST",
+                "/api/insureLoad/cancelCertificate",
+                json_body={"certificateNumber": binding_reference, "cancellationReason": code},
+                headers=self._headers,
+            ),
+            "cancel",
+        )
+        return Cancellation(cancelled=str(body.get("status", "")).upper() == "CANCELLED")

@@ -1,0 +1,100 @@
+"""A built-in simulated insurer for the demo and tests: settable latency and failure rate, idempotent by key.
+
+Its ledger lives in its own table and is written on its own connection, committed at once, the way an
+external insurer's books are independent of our transaction: a worker that dies after the sandbox booked
+but before our commit finds the booking again under the same idempotency key.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from decimal import Decimal
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from plugin.insurers.base import Binding, Cancellation, Insurer, Parcel, TransientInsurerError
+from plugin.models import SandboxBooking
+
+SANDBOX_RATE = Decimal("0.005")  # 0.5 % of the sum insured, at least 1 minor unit
+
+
+class SandboxInsurer(Insurer):
+    """Books instantly (after `latency_ms`) unless a simulated outage (`failure_rate`) strikes."""
+
+    name = "sandbox"
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        latency_ms: int = 0,
+        failure_rate: Decimal = Decimal(0),
+        random_source: Callable[[], float] = random.random,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._engine = engine
+        self._latency = latency_ms / 1000
+        self._failure_rate = failure_rate
+        self._random = random_source
+        self._sleep = sleep
+
+    def _call(self) -> None:
+        if self._latency:
+            self._sleep(self._latency)
+        if self._failure_rate and Decimal(str(self._random())) < self._failure_rate:
+            raise TransientInsurerError("sandbox: simulated outage (503)", status=503)
+
+    @staticmethod
+    def _binding(row: SandboxBooking | object) -> Binding:
+        return Binding(
+            certificate=row.certificate,  # type: ignore[attr-defined]
+            provider_reference=row.certificate,  # type: ignore[attr-defined]
+            sum_insured=row.sum_insured_amount,  # type: ignore[attr-defined]
+            cost=row.cost_amount,  # type: ignore[attr-defined]
+            currency=row.currency,  # type: ignore[attr-defined]
+        )
+
+    def bind(self, parcel: Parcel, idempotency_key: str) -> Binding:
+        self._call()
+        cost = max(1, int(parcel.sum_insured * SANDBOX_RATE)) if parcel.sum_insured else 0
+        values = {
+            "idempotency_key": idempotency_key,
+            "certificate": f"SBX-{parcel.reference.removeprefix('pol_')[:16].upper()}",
+            "shop_id": parcel.shop_id,
+            "reference": parcel.reference,
+            "sum_insured_amount": parcel.sum_insured,
+            "cost_amount": cost,
+            "currency": parcel.currency,
+            "status": "active",
+        }
+        try:
+            with self._engine.begin() as connection:
+                connection.execute(insert(SandboxBooking).values(**values))
+        except IntegrityError:
+            pass  # booked before under this key: answer with that booking, as a real insurer replays it
+        with self._engine.connect() as connection:
+            row = connection.execute(
+                select(SandboxBooking).where(SandboxBooking.idempotency_key == idempotency_key)
+            ).one()
+        return self._binding(row)
+
+    def cancel(self, binding_reference: str, reason: str) -> Cancellation:
+        self._call()
+        with self._engine.begin() as connection:
+            changed = connection.execute(
+                update(SandboxBooking)
+                .where(SandboxBooking.certificate == binding_reference, SandboxBooking.status == "active")
+                .values(status="cancelled")
+            ).rowcount
+        return Cancellation(cancelled=True, message=None if changed else "already cancelled")
+
+    def find(self, parcel: Parcel) -> Binding | None:
+        with self._engine.connect() as connection:
+            row = connection.execute(
+                select(SandboxBooking).where(SandboxBooking.reference == parcel.reference).limit(1)
+            ).first()
+        return self._binding(row) if row else None

@@ -1,0 +1,1 @@
+"""Store platforms: verify their webhooks and translate them into the plugin's own vocabulary."""

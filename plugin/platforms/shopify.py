@@ -1,0 +1,198 @@
+"""Shopify-format webhooks: verify the HMAC of the raw body, translate topics into shipment facts."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from plugin.domain.money import parse_major_units
+from plugin.services.shipments import ShipmentItem, ShipmentRequest
+
+
+class InvalidHmacError(ValueError):
+    """The delivery is not signed with the shop's platform webhook secret."""
+
+
+def verify_hmac(raw: bytes, header: str | None, secret: str) -> None:
+    """`X-Shopify-Hmac-Sha256` must be the base64 HMAC-SHA256 of the exact body bytes."""
+    if not header:
+        raise InvalidHmacError("missing X-Shopify-Hmac-Sha256")
+    expected = base64.b64encode(hmac.new(secret.encode(), raw, hashlib.sha256).digest()).decode()
+    if not hmac.compare_digest(expected, header.strip()):
+        raise InvalidHmacError("the HMAC does not match")
+
+
+@dataclass(frozen=True, slots=True)
+class TrackingUpdate:
+    """Carrier progress for a shipment the store knows by `shipment_ref`."""
+
+    shipment_ref: str
+    status: str
+    occurred_at: datetime
+    message: str | None = None
+    location: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ShipmentChanged:
+    """A fulfillment changed: new tracking details, or cancelled."""
+
+    shipment_ref: str
+    order_id: str | None
+    carrier: str | None
+    tracking_number: str | None
+    tracking_url: str | None
+    cancelled: bool
+    shipment_status: str | None
+    occurred_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OrderCancelled:
+    """The order was cancelled."""
+
+    order_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRefunded:
+    """Items of the order were refunded: (sku, quantity) pairs, and whether the refund covers the whole order."""
+
+    order_id: str
+    refunded: tuple[tuple[str, int], ...]
+
+
+PlatformFact = ShipmentRequest | ShipmentChanged | TrackingUpdate | OrderCancelled | OrderRefunded
+
+
+def _text(value: Any) -> str | None:
+    """Shopify ids arrive as integers: compare them as their decimal strings."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return str(value)
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def _time(value: Any, default: datetime) -> datetime:
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return default
+        return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return default
+
+
+def _first(payload: Mapping[str, Any], single: str, plural: str) -> str | None:
+    value = _text(payload.get(single))
+    if value:
+        return value
+    many = payload.get(plural)
+    return _text(many[0]) if isinstance(many, list) and many else None
+
+
+def _price(line: Mapping[str, Any], currency: str, exponent: int) -> int | None:
+    """The unit price in the shop's minor units, from price_set.shop_money, else the plain price string."""
+    price_set = line.get("price_set")
+    shop_money = price_set.get("shop_money") if isinstance(price_set, Mapping) else None
+    if isinstance(shop_money, Mapping):
+        if str(shop_money.get("currency_code") or currency).upper() != currency:
+            return None
+        amount = shop_money.get("amount")
+    else:
+        amount = line.get("price")
+    try:
+        return parse_major_units(str(amount), exponent) if amount is not None else None
+    except ValueError:
+        return None
+
+
+def _items(payload: Mapping[str, Any], currency: str, exponent: int) -> tuple[ShipmentItem, ...] | None:
+    lines = payload.get("line_items")
+    if not isinstance(lines, list):
+        return None
+    items = []
+    for line in lines:
+        if not isinstance(line, Mapping):
+            continue
+        quantity = line.get("quantity")
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
+            continue
+        items.append(
+            ShipmentItem(
+                sku=_text(line.get("sku")) or _text(line.get("id")) or "?",
+                quantity=quantity,
+                unit_price=_price(line, currency, exponent),
+                name=_text(line.get("name")) or _text(line.get("title")),
+            )
+        )
+    return tuple(items) or None
+
+
+def translate(
+    topic: str, payload: Mapping[str, Any], *, currency: str, exponent: int, now: datetime
+) -> PlatformFact | None:
+    """The fact a webhook states, or None for topics (or payloads) this plugin does not act on."""
+    if topic == "fulfillments/create":
+        shipment_ref, order_id = _text(payload.get("id")), _text(payload.get("order_id"))
+        if not shipment_ref or not order_id:
+            return None
+        return ShipmentRequest(
+            shipment_ref=shipment_ref,
+            order_id=order_id,
+            carrier=_text(payload.get("tracking_company")),
+            tracking_number=_first(payload, "tracking_number", "tracking_numbers"),
+            tracking_url=_first(payload, "tracking_url", "tracking_urls"),
+            shipped_at=_time(payload.get("created_at"), now),
+            items=_items(payload, currency, exponent),
+        )
+    if topic == "fulfillments/update":
+        shipment_ref = _text(payload.get("id"))
+        if not shipment_ref:
+            return None
+        status = _text(payload.get("status"))
+        return ShipmentChanged(
+            shipment_ref=shipment_ref,
+            order_id=_text(payload.get("order_id")),
+            carrier=_text(payload.get("tracking_company")),
+            tracking_number=_first(payload, "tracking_number", "tracking_numbers"),
+            tracking_url=_first(payload, "tracking_url", "tracking_urls"),
+            cancelled=status in {"cancelled", "failure", "error"},
+            shipment_status=_text(payload.get("shipment_status")),
+            occurred_at=_time(payload.get("updated_at"), now),
+        )
+    if topic == "fulfillment_events/create":
+        shipment_ref, status = _text(payload.get("fulfillment_id")), _text(payload.get("status"))
+        if not shipment_ref or not status:
+            return None
+        place = ", ".join(p for p in (_text(payload.get("city")), _text(payload.get("country"))) if p)
+        return TrackingUpdate(
+            shipment_ref=shipment_ref,
+            status=status,
+            occurred_at=_time(payload.get("happened_at") or payload.get("created_at"), now),
+            message=_text(payload.get("message")),
+            location=place or None,
+        )
+    if topic == "orders/cancelled":
+        order_id = _text(payload.get("id"))
+        return OrderCancelled(order_id) if order_id else None
+    if topic == "refunds/create":
+        order_id = _text(payload.get("order_id"))
+        if not order_id:
+            return None
+        refunded = []
+        for entry in payload.get("refund_line_items") or []:
+            if not isinstance(entry, Mapping):
+                continue
+            line = entry.get("line_item") if isinstance(entry.get("line_item"), Mapping) else {}
+            quantity = entry.get("quantity")
+            if isinstance(quantity, int) and not isinstance(quantity, bool) and quantity > 0:
+                refunded.append((_text(line.get("sku")) or _text(entry.get("line_item_id")) or "?", quantity))
+        return OrderRefunded(order_id, tuple(refunded))
+    return None

@@ -1,0 +1,265 @@
+"""Shipments: recorded once per store shipment id, with a pending policy when the parcel is to be insured."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from plugin.domain.ids import new_id
+from plugin.domain.policies import (
+    TRACKING_STATUSES,
+    PolicyStatus,
+    ProviderRule,
+    choose_provider,
+    insured_value,
+)
+from plugin.extensions import db
+from plugin.models import Payment, Policy, Protection, Shipment, Shop, TrackingEvent, rfc3339
+from plugin.services.policies import order_policies, policy_body, request_cancellation
+from plugin.services.settings import effective_settings
+
+
+@dataclass(frozen=True, slots=True)
+class ShipmentItem:
+    """A line of the parcel; the unit price may be unknown."""
+
+    sku: str
+    quantity: int
+    unit_price: int | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ShipmentRequest:
+    """A parcel the store shipped, from the API or a platform webhook."""
+
+    shipment_ref: str
+    order_id: str
+    carrier: str | None
+    tracking_number: str | None
+    tracking_url: str | None = None
+    shipped_at: datetime | None = None
+    items: tuple[ShipmentItem, ...] | None = None
+
+
+@dataclass(frozen=True)
+class RecordedShipment:
+    """The shipment, its policy (None: not insured), and whether this call created them."""
+
+    shipment: Shipment
+    policy: Policy | None
+    created: bool
+
+
+def items_value(items: Sequence[ShipmentItem] | None) -> int | None:
+    """The parcel's value from its items; None when any price is missing."""
+    if not items or any(item.unit_price is None for item in items):
+        return None
+    return sum(item.unit_price * item.quantity for item in items)  # type: ignore[operator]
+
+
+def _active_protection(shop_id: str, order_id: str) -> Protection | None:
+    return db.session.scalars(
+        select(Protection)
+        .where(Protection.shop_id == shop_id, Protection.order_id == order_id)
+        .order_by(Protection.created_at.desc())
+        .limit(1)
+    ).first()
+
+
+def _already_insured(shop_id: str, order_id: str) -> int:
+    return int(
+        db.session.scalar(
+            select(func.coalesce(func.sum(Policy.sum_insured_amount), 0)).where(
+                Policy.shop_id == shop_id,
+                Policy.order_id == order_id,
+                Policy.status != PolicyStatus.CANCELLED,
+            )
+        )
+        or 0
+    )
+
+
+def _order_amount(shop_id: str, order_id: str) -> int | None:
+    return db.session.scalar(
+        select(Payment.amount).where(
+            Payment.shop_id == shop_id, Payment.order_id == order_id, Payment.status == "succeeded"
+        )
+    )
+
+
+def _policy_plan(shop: Shop, order_id: str, value_of_items: int | None) -> tuple[int | None, str | None, Any]:
+    """(sum insured, reason it is not insured, protection) for a new parcel of the order."""
+    settings = effective_settings(shop)
+    protection = _active_protection(shop.id, order_id)
+    covered = protection is not None and protection.status == "active"
+    if not covered and settings["insurer"]["scope"] != "all_orders":
+        reason = "not_protected" if protection is None else f"protection_{protection.status}"
+        return None, reason, protection
+    declared = protection.declared_value_amount if covered else _order_amount(shop.id, order_id)
+    value = insured_value(value_of_items, declared, _already_insured(shop.id, order_id))
+    if value is None:
+        return None, "value_unknown", protection if covered else None
+    if value <= 0:
+        return None, "declared_value_used_up", protection if covered else None
+    return value, None, protection if covered else None
+
+
+def add_shipment(shop: Shop, request: ShipmentRequest, now: datetime) -> RecordedShipment:
+    """Add the parcel (once) and, when it is to be insured, a pending policy; the caller commits."""
+    existing = db.session.scalars(
+        select(Shipment).where(Shipment.shop_id == shop.id, Shipment.shipment_ref == request.shipment_ref)
+    ).first()
+    if existing is not None:
+        return RecordedShipment(existing, policy_of(existing), created=False)
+
+    value_of_items = items_value(request.items)
+    value, reason, protection = _policy_plan(shop, request.order_id, value_of_items)
+    shipped_at = request.shipped_at or now
+    shipment = Shipment(
+        id=new_id("shp"),
+        shop_id=shop.id,
+        shipment_ref=request.shipment_ref,
+        order_id=request.order_id,
+        protection_id=protection.id if protection is not None else None,
+        carrier=request.carrier,
+        tracking_number=request.tracking_number,
+        tracking_url=request.tracking_url,
+        tracking_status="shipped",
+        items=[
+            {"sku": item.sku, "quantity": item.quantity, "unit_price": item.unit_price, "name": item.name}
+            for item in request.items or ()
+        ],
+        currency=shop.currency,
+        items_value_amount=value_of_items,
+        shipped_at=shipped_at,
+        last_tracking_at=shipped_at,
+        uninsured_reason=reason,
+    )
+    db.session.add(shipment)
+    policy = None
+    if value is not None:
+        settings = effective_settings(shop)
+        rules = [ProviderRule(rule["max_value"], rule["provider"]) for rule in settings["insurer"]["rules"]]
+        policy = Policy(
+            id=new_id("pol"),
+            shop_id=shop.id,
+            shipment=shipment,
+            order_id=request.order_id,
+            protection_id=protection.id if protection is not None else None,
+            provider=choose_provider(value, rules, settings["insurer"]["provider"]),
+            status=PolicyStatus.PENDING,
+            currency=shop.currency,
+            sum_insured_amount=value,
+            attempts=0,
+            key_generation=0,
+            next_attempt_at=now,
+        )
+        db.session.add(policy)
+    return RecordedShipment(shipment, policy, created=True)
+
+
+def record_shipment(shop: Shop, request: ShipmentRequest, now: datetime) -> RecordedShipment:
+    """Record the parcel once, with its pending policy, in one transaction."""
+    shop_id = shop.id
+    try:
+        recorded = add_shipment(shop, request, now)
+        db.session.commit()
+    except IntegrityError:
+        # The same shipment recorded at the same moment by another request: answer with that one.
+        db.session.rollback()
+        recorded = add_shipment(db.session.get(Shop, shop_id), request, now)  # type: ignore[arg-type]
+        db.session.commit()
+    return recorded
+
+
+def policy_of(shipment: Shipment) -> Policy | None:
+    """The shipment's policy, if it has one."""
+    return db.session.scalars(select(Policy).where(Policy.shipment_id == shipment.id)).first()
+
+
+def find_shipment(shop_id: str, shipment_ref: str) -> Shipment | None:
+    """The shipment the store knows by this id."""
+    return db.session.scalars(
+        select(Shipment).where(Shipment.shop_id == shop_id, Shipment.shipment_ref == shipment_ref)
+    ).first()
+
+
+def record_tracking(
+    shipment: Shipment,
+    status: str,
+    occurred_at: datetime,
+    *,
+    message: str | None = None,
+    location: str | None = None,
+) -> None:
+    """A carrier update: kept as an event; the shipment's status and last update move forward only."""
+    status = status.strip().lower()[:40] if status.strip().lower() in TRACKING_STATUSES else "in_transit"
+    db.session.add(
+        TrackingEvent(
+            shipment_id=shipment.id,
+            status=status,
+            message=(message or None) and message[:500],
+            location=(location or None) and location[:255],
+            occurred_at=occurred_at,
+        )
+    )
+    if occurred_at >= shipment.last_tracking_at:
+        shipment.last_tracking_at = occurred_at
+        shipment.tracking_status = status
+    if status == "delivered" and shipment.delivered_at is None:
+        shipment.delivered_at = occurred_at
+
+
+def cancel_shipment(shipment: Shipment, reason: str, now: datetime) -> None:
+    """The store cancelled the shipment: its policy is cancelled (through the insurer if bought)."""
+    shipment.cancelled_at = shipment.cancelled_at or now
+    shipment.tracking_status = "cancelled"
+    policy = policy_of(shipment)
+    if policy is not None:
+        request_cancellation([policy], reason, now)
+
+
+def cancel_order(shop_id: str, order_id: str, reason: str, now: datetime) -> int:
+    """Cancel every policy of the order (refunded or cancelled after shipment)."""
+    return request_cancellation(order_policies(shop_id, order_id), reason, now)
+
+
+def shipment_body(shipment: Shipment, policy: Policy | None) -> dict[str, Any]:
+    """The shipment as the API shows it, with its policy."""
+    return {
+        "id": shipment.id,
+        "object": "shipment",
+        "shipment_id": shipment.shipment_ref,
+        "order_id": shipment.order_id,
+        "protection": shipment.protection_id,
+        "carrier": shipment.carrier,
+        "tracking_number": shipment.tracking_number,
+        "tracking_url": shipment.tracking_url,
+        "tracking_status": shipment.tracking_status,
+        "last_tracking_at": rfc3339(shipment.last_tracking_at),
+        "shipped_at": rfc3339(shipment.shipped_at),
+        "delivered_at": rfc3339(shipment.delivered_at),
+        "cancelled_at": rfc3339(shipment.cancelled_at),
+        "items": shipment.items,
+        "items_value": shipment.items_value_amount,
+        "currency": shipment.currency,
+        "uninsured_reason": shipment.uninsured_reason,
+        "policy": policy_body(policy) if policy is not None else None,
+    }
+
+
+def order_shipments(shop_id: str, order_id: str) -> list[Shipment]:
+    """Every shipment of an order, oldest first."""
+    return list(
+        db.session.scalars(
+            select(Shipment)
+            .where(Shipment.shop_id == shop_id, Shipment.order_id == order_id)
+            .order_by(Shipment.created_at)
+        )
+    )
