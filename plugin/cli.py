@@ -117,8 +117,18 @@ def demo_command(host: str, port: int) -> None:
         f"  API docs:        {base}/api/docs\n"
         f"  health:          {base}/healthz\n"
     )
-    # werkzeug's server directly: Flask ignores app.run() inside a `flask` command.
-    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+    # A worker beside the web process, so shipped parcels are insured by the sandbox within seconds.
+    import threading
+
+    from plugin.worker import PolicyWorker
+
+    stop = threading.Event()
+    threading.Thread(target=PolicyWorker(app).run_forever, args=(stop, 1.0), name="policy-worker", daemon=True).start()
+    try:
+        # werkzeug's server directly: Flask ignores app.run() inside a `flask` command.
+        run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+    finally:
+        stop.set()
 
 
 @click.command("worker")

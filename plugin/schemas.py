@@ -398,7 +398,8 @@ class ShipmentRequestSchema(Schema):
 class PolicySchema(Schema):
     id = fields.String()
     object = fields.String()
-    shipment_id = fields.String()
+    shipment = fields.String(metadata={"description": "The shipment object's id (shp_…)."})
+    shipment_id = fields.String(metadata={"description": "The store's id for the shipment."})
     order_id = fields.String()
     protection = fields.String(allow_none=True)
     provider = fields.String()

@@ -117,7 +117,8 @@ def policy_body(policy: Policy) -> dict[str, Any]:
     return {
         "id": policy.id,
         "object": "policy",
-        "shipment_id": policy.shipment_id,
+        "shipment": policy.shipment_id,
+        "shipment_id": policy.shipment.shipment_ref,  # the store's id, as sent in POST /api/v1/shipments
         "order_id": policy.order_id,
         "protection": policy.protection_id,
         "provider": policy.provider,

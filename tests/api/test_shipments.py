@@ -32,6 +32,7 @@ def test_a_protected_orders_parcel_gets_a_pending_policy(client, shop):
     assert shipment["protection"] == protection["id"]
     policy = shipment["policy"]
     assert policy["id"].startswith("pol_") and policy["status"] == "pending"
+    assert (policy["shipment_id"], policy["shipment"]) == ("ful_1", shipment["id"])
     assert (policy["sum_insured"], policy["currency"], policy["provider"]) == (50000, "USD", "sandbox")
     assert (policy["attempts"], policy["last_error"], policy["certificate"]) == (0, None, None)
 

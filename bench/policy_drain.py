@@ -1,0 +1,128 @@
+"""Drain due policies against the sandbox insurer (50 ms a call) with 1, 2 and 4 worker processes.
+
+    python bench/policy_drain.py [--policies 5000] [--latency-ms 50] [--database-url postgresql://postgres@127.0.0.1:5432/postgres]
+
+Each round resets the same policies to `pending` and empties the sandbox ledger, starts N
+`flask --app plugin worker --drain` processes at once, and times them until all have exited. It then
+checks that every policy is bound exactly once (no duplicate booking, none lost).
+Goal (issue 4): 4 workers at least 3.2 x one worker, zero duplicates, zero lost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(command: list[str], env: dict[str, str]) -> str:
+    return subprocess.run(command, env=env, cwd=ROOT, check=True, capture_output=True, text=True).stdout
+
+
+def seed(url: str, shop_id: str, count: int) -> None:
+    """`count` shipments, each with a due sandbox policy (written directly: the API is not what is measured)."""
+    now = datetime.now(UTC)
+    with psycopg.connect(url) as conn, conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO shipments (id, shop_id, shipment_ref, order_id, carrier, tracking_number, tracking_status,"
+            " items, currency, shipped_at, last_tracking_at, created_at, updated_at)"
+            " VALUES (%s, %s, %s, %s, 'UPS', '1Z', 'shipped', '[]', 'USD', %s, %s, %s, %s)",
+            [(f"shp_bench{i:06d}", shop_id, f"s{i}", f"o{i}", now, now, now, now) for i in range(count)],
+        )
+        cur.executemany(
+            "INSERT INTO policies (id, shop_id, shipment_id, order_id, provider, status, currency, sum_insured_amount,"
+            " attempts, key_generation, next_attempt_at, created_at, updated_at)"
+            " VALUES (%s, %s, %s, %s, 'sandbox', 'pending', 'USD', 10000, 0, 0, %s, %s, %s)",
+            [(f"pol_bench{i:06d}", shop_id, f"shp_bench{i:06d}", f"o{i}", now, now, now) for i in range(count)],
+        )
+
+
+def reset(url: str) -> None:
+    with psycopg.connect(url) as conn:
+        conn.execute("DELETE FROM sandbox_bookings")
+        conn.execute(
+            "UPDATE policies SET status='pending', attempts=0, next_attempt_at=now(), lease_token=NULL,"
+            " leased_until=NULL, in_doubt_since=NULL, certificate=NULL, provider_reference=NULL, cost_amount=NULL,"
+            " bound_at=NULL, last_error=NULL"
+        )
+
+
+def check(url: str, count: int) -> tuple[int, int, int]:
+    """(bound policies, bookings, duplicate bookings of one policy)."""
+    with psycopg.connect(url) as conn:
+        bound = conn.execute("SELECT count(*) FROM policies WHERE status='bound'").fetchone()[0]
+        bookings = conn.execute("SELECT count(*) FROM sandbox_bookings").fetchone()[0]
+        duplicates = conn.execute(
+            "SELECT count(*) FROM (SELECT reference FROM sandbox_bookings GROUP BY reference HAVING count(*) > 1) d"
+        ).fetchone()[0]
+    return bound, bookings, duplicates
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--policies", type=int, default=5000)
+    parser.add_argument("--latency-ms", type=int, default=50)
+    parser.add_argument("--workers", default="1,2,4")
+    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    args = parser.parse_args()
+
+    name = f"bench_drain_{int(time.time())}"
+    with psycopg.connect(args.database_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = args.database_url.rsplit("/", 1)[0] + f"/{name}"
+    results: dict[int, float] = {}
+    try:
+        env = {
+            **os.environ,
+            "SECRET_KEY": "bench-secret",
+            "DATABASE_URL": url,
+            "HTTPS_ONLY": "0",
+            "LOG_LEVEL": "WARNING",
+        }
+        flask = [sys.executable, "-m", "flask", "--app", "plugin"]
+        run([*flask, "db", "upgrade"], env)
+        shop = json.loads(run([*flask, "shops", "create", "--name", "Bench", "--currency", "USD", "--json"], env))
+        with psycopg.connect(url) as conn:
+            conn.execute(
+                "UPDATE shops SET settings = %s WHERE id = %s",
+                (json.dumps({"insurer": {"config": {"latency_ms": args.latency_ms}}}), shop["id"]),
+            )
+        seed(url, shop["id"], args.policies)
+        print(f"{args.policies} due policies, sandbox insurer at {args.latency_ms} ms a call, PostgreSQL")
+        print(f"{'workers':>7} {'seconds':>8} {'policies/s':>11} {'bound':>6} {'bookings':>9} {'duplicates':>10}")
+        for workers in [int(n) for n in args.workers.split(",")]:
+            reset(url)
+            started = time.monotonic()
+            processes = [
+                subprocess.Popen([*flask, "worker", "--drain"], env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+                for _ in range(workers)
+            ]
+            for process in processes:
+                process.communicate(timeout=3600)
+            elapsed = time.monotonic() - started
+            bound, bookings, duplicates = check(url, args.policies)
+            results[workers] = args.policies / elapsed
+            print(f"{workers:>7} {elapsed:>8.1f} {results[workers]:>11.1f} {bound:>6} {bookings:>9} {duplicates:>10}")
+            if bound != args.policies or bookings != args.policies or duplicates:
+                print("  lost or duplicated policies!", file=sys.stderr)
+    finally:
+        with psycopg.connect(args.database_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    if 1 in results:
+        for workers, rate in results.items():
+            if workers != 1:
+                print(f"scaling {workers} workers / 1 worker: {rate / results[1]:.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
