@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, send_from_directory
 from sqlalchemy import event
 
 MAX_JSON_BODY = 1024 * 1024  # 1 MiB, as the contract says
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -57,16 +59,17 @@ def _configure_openapi(app: Flask) -> None:
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints. Nothing happens at import time."""
-    from plugin import cli, health, iso_codes, rate_limits, terms
+    from plugin import cli, demo, health, iso_codes, rate_limits, terms
     from plugin.api import register as register_api
     from plugin.config import from_environment, load_config
     from plugin.crypto import SecretBox
     from plugin.errors import register_error_handlers
-    from plugin.extensions import api, db, migrate
+    from plugin.extensions import api, csrf, db, migrate
     from plugin.services.shop_snapshots import GrantCache
     from plugin.sessions import PagesOnlySessionInterface
 
-    app = Flask(__name__, instance_relative_config=True)
+    # static/ (the widget, the demo's assets) sits beside the package, as the layout has it.
+    app = Flask(__name__, instance_relative_config=True, static_folder=str(STATIC_DIR))
     overrides = dict(config or {})
     environ = overrides.pop("ENVIRON", None)
     app.config.update(
@@ -96,6 +99,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_api(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(terms.bp)
+    app.register_blueprint(demo.bp)
+    # Forms and same-origin pages carry CSRF tokens; machine endpoints authenticate with keys or signatures.
+    csrf.init_app(app)
+    for name, blueprint in app.blueprints.items():
+        if name not in {"demo"}:
+            csrf.exempt(blueprint)
     cli.register(app)
     iso_codes.warm_up()
 

@@ -298,3 +298,24 @@ class SandboxBooking(db.Model):
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Consent(db.Model):
+    """What a shopper was shown and agreed to when choosing protection (evidence for the merchant)."""
+
+    __tablename__ = "consents"
+    __table_args__ = (Index("ix_consents_shop_id_created_at", "shop_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    quote_reference: Mapped[str] = mapped_column(String(500))
+    price_shown_amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    text_shown: Mapped[str] = mapped_column(Text)
+    terms_version: Mapped[str] = mapped_column(String(40))
+    terms_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    locale: Mapped[str | None] = mapped_column(String(35), nullable=True)
+    page_origin: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    user_agent: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    shown_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # as the browser reported it
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

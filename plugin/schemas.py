@@ -442,3 +442,34 @@ class ShipmentSchema(Schema):
 
 class OrderQuerySchema(Schema):
     order_id = ExternalId(required=True)
+
+
+class ConsentRequestSchema(Schema):
+    """What the widget showed when the shopper chose protection."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    quote = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    price_shown = MinorUnits(required=True)
+    currency = CurrencyCode(required=True)
+    text_shown = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    terms_version = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    terms_url = fields.Url(allow_none=True, load_default=None, schemes={"https", "http"}, require_tld=False)
+    locale = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=35))
+    shown_at = fields.AwareDateTime(allow_none=True, load_default=None)
+
+
+class ConsentSchema(Schema):
+    id = fields.String()
+    object = fields.String()
+    quote = fields.String()
+    price_shown = fields.Integer()
+    currency = fields.String()
+    text_shown = fields.String()
+    terms_version = fields.String()
+    terms_url = fields.String(allow_none=True)
+    locale = fields.String(allow_none=True)
+    page_origin = fields.String(allow_none=True)
+    shown_at = fields.String(allow_none=True)
+    created_at = fields.String()

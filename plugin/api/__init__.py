@@ -10,6 +10,7 @@ from plugin.extensions import api
 def register(app: Flask) -> None:
     """Register the API blueprints (and so their OpenAPI paths)."""
     from plugin.api import (
+        consents,
         platform_webhooks,
         policies,
         protections,
@@ -19,7 +20,7 @@ def register(app: Flask) -> None:
         stripe_webhooks,
     )
 
-    for module in (settings, quotes, protections, shipments, policies, stripe_webhooks, platform_webhooks):
+    for module in (settings, quotes, consents, protections, shipments, policies, stripe_webhooks, platform_webhooks):
         api.register_blueprint(module.bp)
     from plugin.api import cors
 

@@ -41,6 +41,7 @@ class ProtectionSchema(Schema):
     checkout_session = fields.String(allow_none=True)
     customer_email = fields.String(allow_none=True)
     consent = fields.String(allow_none=True)
+    consent_verified = fields.Boolean()
     quote = fields.String()
     quote_expires_at = fields.String(allow_none=True)
     line_item_check = fields.String()

@@ -11,6 +11,7 @@ from sqlalchemy import and_, or_, select
 from plugin.errors import NotFoundError, ValidationFailedError
 from plugin.extensions import db
 from plugin.models import Protection, rfc3339
+from plugin.services.consents import consent_matches
 from plugin.services.policies import order_policies, policy_body
 from plugin.services.shipments import order_shipments, policy_of, shipment_body
 
@@ -87,6 +88,7 @@ def protection_body(protection: Protection) -> dict[str, Any]:
         "checkout_session": protection.checkout_session,
         "customer_email": protection.customer_email,
         "consent": protection.consent_id,
+        "consent_verified": consent_matches(protection.shop_id, protection.consent_id, protection.quote_reference),
         "quote": protection.quote_reference,
         "quote_expires_at": rfc3339(protection.quote_expires_at),
         "line_item_check": protection.line_item_check,

@@ -1,0 +1,268 @@
+/*! Shipping protection widget. One tag:
+ *  <script src="https://HOST/static/widget/shipping-protection.js" data-key="pk_…" defer></script>
+ *  <shipping-protection></shipping-protection>
+ * The page sets element.cart = {currency, destination, items} and listens for "shipping-protection:change"
+ * ({selected, quote, consent}). Never pre-selected; silent (one console warning) when the API is slow or down. */
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  if (!script || !window.customElements || customElements.get("shipping-protection")) return;
+  var KEY = script.getAttribute("data-key") || "";
+  var API = (script.getAttribute("data-api") || new URL(script.src, location.href).origin).replace(/\/$/, "");
+  var TIMEOUT_MS = 3000;
+  var DEBOUNCE_MS = 200;
+  var TEXTS = {
+    en: {
+      title: "Shipping protection",
+      description: "Refund or replacement if your parcel is lost, stolen or damaged in transit.",
+      terms: "Terms",
+      price: "Shipping protection: {price}",
+      added: "Shipping protection added for {price}",
+      removed: "Shipping protection removed",
+      changed: "The shipping protection price changed to {price}; select it again to add it."
+    },
+    zh: {
+      title: "运输保障",
+      description: "包裹在运输途中丢失、被盗或损坏时，可获退款或补发。",
+      terms: "条款",
+      price: "运输保障：{price}",
+      added: "已添加运输保障，{price}",
+      removed: "已取消运输保障",
+      changed: "运输保障价格已变为 {price}，如需添加请重新勾选。"
+    }
+  };
+  var CSS =
+    ":host{display:block!important;visibility:visible!important;opacity:1!important;contain:content}" +
+    ".box{all:initial;display:flex!important;gap:.75em;align-items:flex-start;box-sizing:border-box;width:100%;" +
+    "padding:.85em 1em;border:1px solid var(--sp-border,#8a8f98);border-radius:var(--sp-radius,8px);" +
+    "background:var(--sp-background,#fff);color:var(--sp-text,#1b1f24);font:var(--sp-font-size,15px)/1.45 " +
+    "var(--sp-font,system-ui,-apple-system,'Segoe UI',Roboto,sans-serif)}" +
+    "input{all:revert;flex:none;margin:.2em 0 0;width:1.15em;height:1.15em;accent-color:var(--sp-accent,#0b57d0);" +
+    "cursor:pointer}" +
+    "input.switch{appearance:none;width:2.3em;height:1.3em;border-radius:1em;background:#6b7280;position:relative;" +
+    "transition:background .15s}input.switch::after{content:'';position:absolute;top:.15em;left:.15em;width:1em;" +
+    "height:1em;border-radius:50%;background:#fff;transition:left .15s}input.switch:checked{background:" +
+    "var(--sp-accent,#0b57d0)}input.switch:checked::after{left:1.15em}" +
+    "input:focus-visible{outline:3px solid var(--sp-focus,#0b57d0);outline-offset:2px}" +
+    "label{all:unset;display:block;flex:1;cursor:pointer}.row{display:flex;justify-content:space-between;gap:1em}" +
+    ".title{font-weight:600}.price{font-weight:600;white-space:nowrap}" +
+    ".desc{display:block;margin-top:.2em;color:var(--sp-muted,#4b5563);font-size:.9em}" +
+    "a{color:var(--sp-link,#0b57d0);text-decoration:underline;font-size:.9em}" +
+    ".sr{position:absolute!important;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}" +
+    ".box[hidden],[hidden]{display:none!important}"; // last, and as specific as .box: hidden wins
+
+  var warned = false;
+  function warn(message, error) {
+    if (warned) return; // one warning per page, however often the API fails
+    warned = true;
+    try { console.warn("[shipping-protection] " + message, error && error.message ? error.message : error || ""); } catch (e) { /* no console */ }
+  }
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text) node.textContent = text;
+    return node;
+  }
+
+  function fill(template, price) { return template.replace("{price}", price); }
+
+  class ShippingProtection extends HTMLElement {
+    static get observedAttributes() { return ["variant", "lang", "heading", "description", "accent-color"]; }
+
+    constructor() {
+      super();
+      var self = this;
+      this._version = 0;
+      this._busy = false;
+      this._again = false;
+      this._quote = null;
+      this._consent = null;
+      var root = this.attachShadow({ mode: "open" });
+      var style = el("style");
+      style.textContent = CSS;
+      this._box = el("div", "box");
+      this._box.hidden = true;
+      this._input = el("input");
+      this._input.type = "checkbox";
+      this._input.id = "sp-choice";
+      this._label = el("label");
+      this._label.htmlFor = "sp-choice";
+      var row = el("span", "row");
+      this._title = el("span", "title");
+      this._price = el("span", "price");
+      row.append(this._title, this._price);
+      this._desc = el("span", "desc");
+      this._label.append(row, this._desc);
+      this._terms = el("a");
+      this._terms.target = "_blank";
+      this._terms.rel = "noopener noreferrer";
+      var text = el("div");
+      text.style.flex = "1";
+      text.append(this._label, this._terms);
+      this._live = el("span", "sr");
+      this._live.setAttribute("aria-live", "polite");
+      this._box.append(this._input, text);
+      root.append(style, this._box, this._live);
+      this._input.addEventListener("change", function () { self._choose(self._input.checked); });
+    }
+
+    get cart() { return this._cart; }
+
+    set cart(cart) {
+      var self = this;
+      this._cart = cart;
+      this._version++;
+      clearTimeout(this._timer);
+      this._timer = setTimeout(function () { self._request(); }, DEBOUNCE_MS);
+    }
+
+    get quote() { return this._quote; }
+
+    get selected() { return this._input.checked; }
+  }
+
+  var proto = ShippingProtection.prototype;
+  proto.attributeChangedCallback = function () { if (this._quote) this._render(this._quote); };
+
+  proto._lang = function () {
+    var lang = this.getAttribute("lang") || document.documentElement.lang || navigator.language || "en";
+    return { code: lang, texts: TEXTS[lang.toLowerCase().indexOf("zh") === 0 ? "zh" : "en"] };
+  };
+
+  proto._format = function (amount, currency) {
+    var lang = this._lang().code;
+    try {
+      var format = new Intl.NumberFormat(lang, { style: "currency", currency: currency });
+      var digits = format.resolvedOptions().maximumFractionDigits;
+      return format.format(amount / Math.pow(10, digits));
+    } catch (e) {
+      return amount + " " + currency;
+    }
+  };
+
+  proto._request = function () {
+    if (this._busy) { this._again = true; return; } // at most one request in flight
+    var cart = this._cart;
+    if (!cart || !KEY) return this._hide();
+    var self = this;
+    var version = this._version;
+    var controller = window.AbortController ? new AbortController() : null;
+    var timer = setTimeout(function () { if (controller) controller.abort(); }, TIMEOUT_MS);
+    this._busy = true;
+    var body = JSON.stringify(Object.assign({}, cart, { locale: this._lang().code }));
+    fetch(API + "/api/v1/quotes", {
+      method: "POST",
+      headers: { Authorization: "Bearer " + KEY, "Content-Type": "application/json" },
+      body: body,
+      credentials: "omit",
+      signal: controller ? controller.signal : undefined
+    })
+      .then(function (response) {
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        return response.json();
+      })
+      .then(function (quote) {
+        if (version === self._version) self._render(quote); // a stale answer is dropped
+      })
+      .catch(function (error) {
+        warn("offer hidden: the quote service is slow or unavailable", error);
+        self._hide();
+      })
+      .then(function () {
+        clearTimeout(timer);
+        self._busy = false;
+        if (self._again || version !== self._version) { self._again = false; self._request(); }
+      });
+  };
+
+  proto._render = function (quote) {
+    var previous = this._quote;
+    var texts = this._lang().texts;
+    if (!quote || !quote.eligible || !quote.id) return this._hide();
+    this._quote = quote;
+    var price = this._format(quote.customer_price, quote.currency);
+    var offer = quote.offer || {};
+    var toggle = this.getAttribute("variant") === "toggle";
+    this._input.className = toggle ? "switch" : "";
+    if (toggle) this._input.setAttribute("role", "switch"); else this._input.removeAttribute("role");
+    var accent = this.getAttribute("accent-color");
+    if (accent) this.style.setProperty("--sp-accent", accent);
+    var localized = this._lang().code.toLowerCase().indexOf("zh") === 0;
+    this._title.textContent = this.getAttribute("heading") || (localized ? texts.title : offer.title || texts.title);
+    this._desc.textContent = this.getAttribute("description") || (localized ? texts.description : offer.description || texts.description);
+    this._price.textContent = price;
+    this._terms.textContent = texts.terms;
+    if (offer.terms_url) { this._terms.href = offer.terms_url; this._terms.hidden = false; } else { this._terms.hidden = true; }
+    this._box.hidden = false;
+    if (this._input.checked && previous && previous.customer_price !== quote.customer_price) {
+      // Consent was given to another price: ask again rather than charge what was not agreed to.
+      this._input.checked = false;
+      this._consent = null;
+      this._announce(fill(texts.changed, price));
+      this._emit(false);
+    } else if (!previous || previous.customer_price !== quote.customer_price) {
+      this._announce(fill(texts.price, price));
+    }
+  };
+
+  proto._hide = function () {
+    this._box.hidden = true;
+    var wasSelected = this._input.checked;
+    this._input.checked = false;
+    this._quote = null;
+    this._consent = null;
+    if (wasSelected) this._emit(false);
+  };
+
+  proto._announce = function (message) { this._live.textContent = message; };
+
+  proto._emit = function (selected) {
+    try {
+      this.dispatchEvent(new CustomEvent("shipping-protection:change", {
+        bubbles: true,
+        composed: true,
+        detail: { selected: selected, quote: this._quote, consent: selected ? this._consent : null }
+      }));
+    } catch (e) { warn("a change listener failed", e); }
+  };
+
+  proto._choose = function (selected) {
+    var self = this;
+    var quote = this._quote;
+    var texts = this._lang().texts;
+    if (!quote) return;
+    if (!selected) {
+      this._consent = null;
+      this._announce(texts.removed);
+      return this._emit(false);
+    }
+    var price = this._format(quote.customer_price, quote.currency);
+    this._announce(fill(texts.added, price));
+    var shown = [this._title.textContent, price, this._desc.textContent].join(" — ");
+    fetch(API + "/api/v1/consents", {
+      method: "POST",
+      headers: { Authorization: "Bearer " + KEY, "Content-Type": "application/json" },
+      credentials: "omit",
+      body: JSON.stringify({
+        quote: quote.id,
+        price_shown: quote.customer_price,
+        currency: quote.currency,
+        text_shown: shown,
+        terms_version: (quote.offer && quote.offer.terms_version) || "1",
+        terms_url: (quote.offer && quote.offer.terms_url) || null,
+        locale: this._lang().code,
+        shown_at: new Date().toISOString()
+      })
+    })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .catch(function (error) { warn("consent not recorded", error); return null; })
+      .then(function (consent) {
+        if (self._quote !== quote || !self._input.checked) return; // the shopper moved on meanwhile
+        self._consent = consent && consent.id ? consent.id : null;
+        self._emit(true);
+      });
+  };
+
+  customElements.define("shipping-protection", ShippingProtection);
+})();
