@@ -73,6 +73,11 @@ def load_config(environ: Mapping[str, str], instance_path: str) -> dict[str, Any
     }
 
 
+def quote_signing_keys(config: Mapping[str, Any]) -> list[str]:
+    """The keys that verify quote references: the current SECRET_KEY first, then SECRET_KEY_FALLBACKS."""
+    return [config["SECRET_KEY"], *config.get("SECRET_KEY_FALLBACKS", [])]
+
+
 def from_environment(instance_path: str) -> dict[str, Any]:
     """`load_config` over this process's environment."""
     return load_config(os.environ, instance_path)

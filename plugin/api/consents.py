@@ -9,6 +9,7 @@ from flask import Response, current_app, jsonify, request
 from plugin.api.blueprint import Blueprint
 from plugin.api.cors import check_origin
 from plugin.auth import KeyKind, current_snapshot, require_key
+from plugin.config import quote_signing_keys
 from plugin.models import utcnow
 from plugin.rate_limits import per_key_and_address
 from plugin.schemas import ConsentRequestSchema, ConsentSchema
@@ -30,7 +31,7 @@ def create(data: dict[str, Any]) -> Response:
     consent = record_consent(
         shop,
         data,
-        quote_secrets=[current_app.config["SECRET_KEY"], *current_app.config.get("SECRET_KEY_FALLBACKS", [])],
+        quote_secrets=quote_signing_keys(current_app.config),
         now=utcnow(),
         page_origin=request.headers.get("Origin"),
         user_agent=request.headers.get("User-Agent"),

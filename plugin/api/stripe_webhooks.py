@@ -9,6 +9,7 @@ from typing import Any
 from flask import current_app, request
 
 from plugin.api.blueprint import Blueprint
+from plugin.config import quote_signing_keys
 from plugin.errors import ApiError, InvalidJsonError, NotFoundError
 from plugin.models import Shop, utcnow
 from plugin.payments.stripe import InvalidSignatureError, translate, verify_signature
@@ -56,8 +57,9 @@ def stripe_api_for(shop: Shop) -> StripeApi | None:
 
 def purchase_context(line_items_checkable: bool) -> PurchaseContext:
     """The quote-signing keys (current and fallbacks), now, and whether Stripe can be asked."""
-    secrets = [current_app.config["SECRET_KEY"], *current_app.config.get("SECRET_KEY_FALLBACKS", [])]
-    return PurchaseContext(quote_secrets=secrets, now=utcnow(), line_items_checkable=line_items_checkable)
+    return PurchaseContext(
+        quote_secrets=quote_signing_keys(current_app.config), now=utcnow(), line_items_checkable=line_items_checkable
+    )
 
 
 def apply_stripe_event(shop: Shop, event: Mapping[str, Any], api: StripeApi | None) -> Recorded:

@@ -14,6 +14,7 @@ from flask import Blueprint, abort, current_app, jsonify, render_template, reque
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
+from plugin.config import quote_signing_keys
 from plugin.domain import quote_token
 from plugin.extensions import db
 from plugin.models import ApiKey, Protection, Shop, utcnow
@@ -108,9 +109,8 @@ def pay() -> ResponseReturnValue:
     metadata = {"order_id": order_id, "customer_email": email}
     amount = subtotal
     if data.get("selected") and isinstance(data.get("quote"), str):
-        secrets_ = [current_app.config["SECRET_KEY"], *current_app.config.get("SECRET_KEY_FALLBACKS", [])]
         try:
-            claims = quote_token.verify(data["quote"], secrets_)
+            claims = quote_token.verify(data["quote"], quote_signing_keys(current_app.config))
         except quote_token.InvalidQuoteTokenError:
             return jsonify(error={"code": "validation_error", "message": "Bad quote.", "fields": {}}), 422
         metadata.update(sp_quote=data["quote"], sp_amount=str(claims.customer_price))
