@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, Context, Decimal, DivisionByZero, Inexact, InvalidOperation, Overflow
+from decimal import (
+    ROUND_CEILING,
+    Context,
+    Decimal,
+    DecimalException,
+    DivisionByZero,
+    Inexact,
+    InvalidOperation,
+    Overflow,
+)
 
 # One explicit context for every calculation: 60 digits hold any int64 amount times a rate with many
 # decimals, so nothing is rounded implicitly, and a signal (not a silent rounding) stops anything inexact.
@@ -73,9 +82,12 @@ def parse_major_units(text: str, exponent: int) -> int:
         value = Decimal(text.strip())
     except (InvalidOperation, AttributeError) as exc:
         raise ValueError(f"not a decimal amount: {text!r}") from exc
-    if not value.is_finite():
-        raise ValueError(f"not a finite amount: {text!r}")
-    minor = value.scaleb(exponent, context=EXACT)
+    if not value.is_finite() or value.adjusted() > 30:
+        raise ValueError(f"not a plausible amount: {text!r}")
+    try:
+        minor = value.scaleb(exponent, context=EXACT)
+    except DecimalException as exc:  # far below a minor unit: more decimals than the currency has
+        raise ValueError(f"{text!r} has more decimals than the currency allows ({exponent})") from exc
     if minor != minor.to_integral_value(context=EXACT):
         raise ValueError(f"{text!r} has more decimals than the currency allows ({exponent})")
     return int(minor)

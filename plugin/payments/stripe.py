@@ -55,8 +55,13 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+MAX_AMOUNT = 10**15  # beyond any real payment; larger numbers would not fit the database's BIGINT sums
+
+
 def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_AMOUNT:
+        return value
+    return None
 
 
 def _id_of(value: Any) -> str | None:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from plugin.domain.money import parse_major_units
+from plugin.schemas import MAX_AMOUNT, MAX_QUANTITY
 from plugin.services.shipments import ShipmentItem, ShipmentRequest
 
 
@@ -122,13 +123,16 @@ def _items(payload: Mapping[str, Any], currency: str, exponent: int) -> tuple[Sh
         if not isinstance(line, Mapping):
             continue
         quantity = line.get("quantity")
-        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or not 0 < quantity <= MAX_QUANTITY:
             continue
+        unit_price = _price(line, currency, exponent)
+        if unit_price is not None and not 0 <= unit_price <= MAX_AMOUNT:
+            unit_price = None  # not a price we can insure by: the parcel falls back to the order's value
         items.append(
             ShipmentItem(
                 sku=_text(line.get("sku")) or _text(line.get("id")) or "?",
                 quantity=quantity,
-                unit_price=_price(line, currency, exponent),
+                unit_price=unit_price,
                 name=_text(line.get("name")) or _text(line.get("title")),
             )
         )

@@ -174,3 +174,17 @@ def test_a_refund_of_every_item_of_a_parcel_cancels_its_cover(client, shop):
 @pytest.mark.parametrize("body", [b"not json", b"[]"])
 def test_signed_garbage_is_a_400(client, shop, body):
     assert send(client, shop, "fulfillments/create", body).status_code == 400
+
+
+def test_absurd_numbers_in_a_signed_payload_are_not_trusted(client, shop):
+    protected_order(client, shop, order_id=ORDER)
+    body = json.loads(fixture("shopify_fulfillments_create.json"))
+    body["line_items"][0]["quantity"] = 10**30
+    body["line_items"][1]["price_set"]["shop_money"]["amount"] = "1e400"
+    body["line_items"][2]["price_set"]["shop_money"]["amount"] = "99999999999999999999.99"
+    response = send(client, shop, "fulfillments/create", body)
+    assert response.status_code == 200
+    [shipment] = shipments(client, shop)
+    assert len(shipment["items"]) == 4  # the line with an absurd quantity is dropped
+    assert shipment["items_value"] is None  # some prices were not usable: the order's value applies
+    assert shipment["policy"]["sum_insured"] == 50000

@@ -363,3 +363,12 @@ def test_events_we_do_not_handle_are_acknowledged(app, client, stripe_shop):
     response = deliver(client, stripe_shop.shop.id, event)
     assert response.status_code == 200 and response.get_json()["outcome"] == "ignored"
     assert deliver(client, stripe_shop.shop.id, event).get_json()["duplicate"] is True
+
+
+def test_absurd_amounts_in_a_signed_event_do_not_break_anything(client, stripe_shop):
+    quote = quote_for(client, stripe_shop)
+    event = payment_intent_event(protected_metadata(quote), amount=10**30)
+    assert deliver(client, stripe_shop.shop.id, event).status_code == 200
+    assert protections(client, stripe_shop)[0]["status"] == "active"
+    refund = charge_refunded_event("pi_test_1", 10**30, 10**30)
+    assert deliver(client, stripe_shop.shop.id, refund).status_code == 200

@@ -59,7 +59,10 @@ def test_parse_major_units(text, exponent, minor):
     assert parse_major_units(text, exponent) == minor
 
 
-@pytest.mark.parametrize(("text", "exponent"), [("1.5", 0), ("1.001", 2), ("abc", 2), ("NaN", 2), ("Infinity", 2)])
+@pytest.mark.parametrize(
+    ("text", "exponent"),
+    [("1.5", 0), ("1.001", 2), ("abc", 2), ("NaN", 2), ("Infinity", 2), ("1e999999999", 2), ("1e-999999999", 2)],
+)
 def test_parse_major_units_refuses_what_is_not_an_amount(text, exponent):
     with pytest.raises(ValueError):
         parse_major_units(text, exponent)
