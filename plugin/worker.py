@@ -70,7 +70,12 @@ class PolicyWorker:
     def run_forever(self, stop: threading.Event, poll_seconds: float = 1.0) -> WorkerStats:
         """Work until `stop` is set, sleeping `poll_seconds` when nothing is due."""
         while not stop.is_set():
-            if not self.run_once():
+            try:
+                worked = self.run_once()
+            except Exception:  # a bug or a lost database must not end the loop: the lease lapses, we go on
+                log.exception("worker batch failed; continuing")
+                worked = 0
+            if not worked:
                 stop.wait(poll_seconds)
         return self.stats
 

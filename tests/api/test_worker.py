@@ -291,3 +291,28 @@ def test_two_worker_processes_never_book_the_same_policy(app, client, shop, data
     with app.app_context():
         assert db.session.scalar(select(func.count()).where(Policy.status == "bound")) == count
         assert db.session.scalar(select(func.max(Policy.attempts))) == 1
+
+
+def test_a_long_running_worker_survives_a_failing_batch(app, client, shop, monkeypatch):
+    import threading
+
+    protected_order(client, shop)
+    pending = ship(client, shop)["policy"]
+    clock = Clock()
+    survivor = worker(app, clock=clock)
+    calls = {"n": 0}
+    real = survivor.run_once
+
+    def flaky():
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("database went away")
+        if calls["n"] >= 3:
+            stop.set()
+        return real()
+
+    monkeypatch.setattr(survivor, "run_once", flaky)
+    stop = threading.Event()
+    survivor.run_forever(stop, poll_seconds=0.01)
+    assert calls["n"] >= 3
+    assert policy(client, shop, pending["id"])["status"] == "bound"
