@@ -12,6 +12,7 @@ from flask_migrate import upgrade
 from sqlalchemy import select
 from werkzeug.serving import run_simple
 
+from plugin.demo import demo_webhook_secret
 from plugin.extensions import db
 from plugin.models import Shop, ShopSecret, utcnow
 from plugin.services.shops import CreatedShop, ShopInputError, create_shop, get_shop, roll_keys
@@ -108,9 +109,11 @@ def demo_command(host: str, port: int) -> None:
         raise click.UsageError("the demo needs DEMO=1 in the environment (and HTTPS_ONLY=0 on plain http)")
     upgrade(directory=app.config["MIGRATIONS_DIR"])
     shop, publishable, secret = ensure_demo_shop()
+    demo_webhook_secret(shop)  # so the demo's Pay button can sign its test payment events
     base = f"http://{host}:{port}"
     click.echo(
         f"\nShipping protection is running at {base}\n"
+        f"  demo store:      {base}/demo\n"
         f"  shop:            {shop.id} ({shop.name}, {shop.currency})\n"
         f"  publishable key: {publishable}\n"
         f"  secret key:      {secret}\n"
