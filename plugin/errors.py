@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
-
-log = logging.getLogger(__name__)
 
 # Paths whose errors are JSON for machines; everything else (admin pages, the claim portal) gets HTML.
 JSON_PATH_PREFIXES = ("/api/", "/webhooks/", "/healthz")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
@@ -37,11 +35,6 @@ class PluginApi(Api):
     def _register_error_handlers(self) -> None:
         # plugin.errors registers the handlers; smorest's would answer in a different shape.
         return None
-
-    def handle_http_exception(self, error: Any) -> Any:  # pragma: no cover - never registered
-        from plugin.errors import handle_http_exception
-
-        return handle_http_exception(error)
 
 
 db = SQLAlchemy(model_class=Base)

@@ -93,9 +93,10 @@ def _order_amount(shop_id: str, order_id: str) -> int | None:
     )
 
 
-def _policy_plan(shop: Shop, order_id: str, value_of_items: int | None) -> tuple[int | None, str | None, Any]:
+def _policy_plan(
+    shop: Shop, settings: dict[str, Any], order_id: str, value_of_items: int | None
+) -> tuple[int | None, str | None, Any]:
     """(sum insured, reason it is not insured, protection) for a new parcel of the order."""
-    settings = effective_settings(shop)
     protection = _active_protection(shop.id, order_id)
     covered = protection is not None and protection.status == "active"
     if not covered and settings["insurer"]["scope"] != "all_orders":
@@ -119,7 +120,8 @@ def add_shipment(shop: Shop, request: ShipmentRequest, now: datetime) -> Recorde
         return RecordedShipment(existing, policy_of(existing), created=False)
 
     value_of_items = items_value(request.items)
-    value, reason, protection = _policy_plan(shop, request.order_id, value_of_items)
+    settings = effective_settings(shop)
+    value, reason, protection = _policy_plan(shop, settings, request.order_id, value_of_items)
     shipped_at = request.shipped_at or now
     shipment = Shipment(
         id=new_id("shp"),
@@ -144,7 +146,6 @@ def add_shipment(shop: Shop, request: ShipmentRequest, now: datetime) -> Recorde
     db.session.add(shipment)
     policy = None
     if value is not None:
-        settings = effective_settings(shop)
         rules = [ProviderRule(rule["max_value"], rule["provider"]) for rule in settings["insurer"]["rules"]]
         policy = Policy(
             id=new_id("pol"),
