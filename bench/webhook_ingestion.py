@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.quote_throughput import ROOT, free_port, wait_until_up
 
 SECRET = "whsec_bench_ingestion_secret_0001"
-FIXTURE = ROOT.parent / "shared" / "fixtures" / "stripe_payment_intent.succeeded.json"
+FIXTURE = ROOT / "tests" / "fixtures" / "stripe_payment_intent.succeeded.json"
 
 
 def signed_deliveries(count: int, quote: dict, prefix: str) -> list[tuple[str, bytes]]:

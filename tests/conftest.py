@@ -17,8 +17,8 @@ from plugin.extensions import db
 from plugin.services.shops import CreatedShop, create_shop
 
 TEST_SECRET_KEY = "test-secret-key-not-for-production"
-SHARED = Path(os.environ.get("SHARED_DIR") or Path(__file__).resolve().parents[1].parent / "shared")
-FIXTURES = SHARED / "fixtures"
+# Real Stripe and Shopify payloads, copied verbatim into the repository; tests/fixtures/README.md names each source.
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 def _database_url(tmp_path_factory: pytest.TempPathFactory) -> str:

@@ -24,7 +24,7 @@ def stripe_signature(body: bytes, secret: str, timestamp: int | None = None) -> 
 
 
 def fixture_event(name: str) -> dict[str, Any]:
-    """A whole event delivery from ../shared/fixtures (stripe_<type>.json)."""
+    """A whole event delivery from tests/fixtures (stripe_<type>.json)."""
     return json.loads((FIXTURES / f"stripe_{name}.json").read_text())
 
 
