@@ -17,11 +17,21 @@ from plugin.domain.settings import PROVIDERS
 MAX_AMOUNT = 10**11
 MAX_QUANTITY = 10_000
 MAX_CART_LINES = 500
-_DECIMAL_RATE = re.compile(r"^\d{1,6}(\.\d{1,8})?$")
+_DECIMAL_RATE = re.compile(r"[0-9]{1,6}(\.[0-9]{1,8})?")  # ASCII digits only; matched whole
+
+# How type errors read: what to send instead, in the API's own terms.
+MONEY_MESSAGE = "Must be an integer of minor units (cents), such as 1999 for 19.99."
+MONEY_RANGE_MESSAGE = "Must be an integer of minor units (cents) from {min} to {max}."
+RATE_MESSAGE = 'Must be a decimal string such as "0.015", from 0 to 1.'
+INTEGER_MESSAGE = "Must be an integer (a JSON number without a fraction, not a string)."
+OBJECT_MESSAGE = "Must be a JSON object."
+LIST_MESSAGE = "Must be a JSON array."
 
 
 class StrictInteger(fields.Integer):
     """A JSON integer: no strings, no floats, no booleans."""
+
+    default_error_messages = {"invalid": INTEGER_MESSAGE}
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(strict=True, **kwargs)
@@ -35,6 +45,8 @@ class StrictInteger(fields.Integer):
 class StrictBoolean(fields.Boolean):
     """A JSON true or false, nothing that merely looks like one."""
 
+    default_error_messages = {"invalid": "Must be true or false."}
+
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
         if not isinstance(value, bool):
             raise self.make_error("invalid", input=value)
@@ -42,10 +54,12 @@ class StrictBoolean(fields.Boolean):
 
 
 class MinorUnits(StrictInteger):
-    """An amount in the currency's minor units, from 0 to 10^11."""
+    """An amount in the currency's minor units, from 0 to 10^11 (or from `minimum`)."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("validate", validate.Range(min=0, max=MAX_AMOUNT))
+    default_error_messages = {"invalid": MONEY_MESSAGE}
+
+    def __init__(self, minimum: int = 0, **kwargs: Any) -> None:
+        kwargs.setdefault("validate", validate.Range(min=minimum, max=MAX_AMOUNT, error=MONEY_RANGE_MESSAGE))
         kwargs.setdefault("metadata", {"description": "Integer minor units (cents; yen for JPY)."})
         super().__init__(**kwargs)
 
@@ -53,10 +67,12 @@ class MinorUnits(StrictInteger):
 class Rate(fields.String):
     """A decimal string in [0, 1] such as "0.015"."""
 
+    default_error_messages = {"invalid": RATE_MESSAGE}
+
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
-        if not _DECIMAL_RATE.match(text) or not Decimal(0) <= Decimal(text) <= Decimal(1):
-            raise ValidationError('Must be a decimal string between 0 and 1, such as "0.015".')
+        if not _DECIMAL_RATE.fullmatch(text) or not Decimal(0) <= Decimal(text) <= Decimal(1):
+            raise ValidationError(RATE_MESSAGE)
         return text
 
 
@@ -95,44 +111,73 @@ class Origin(fields.String):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
-        parts = urlsplit(text)
-        if parts.scheme not in {"https", "http"} or not parts.hostname or parts.path or parts.query:
+        try:
+            parts = urlsplit(text)
+            port_ok = parts.port is None or parts.port > 0
+        except ValueError:  # an unclosed IPv6 bracket, a port out of range
+            port_ok = False
+            parts = urlsplit("")
+        if not port_ok or parts.scheme not in {"https", "http"} or not parts.hostname or parts.path or parts.query:
             raise ValidationError("Must be an origin such as https://shop.example.com (no path).")
         return text.lower()
 
 
+class Text(fields.String):
+    """A JSON string."""
+
+    default_error_messages = {"invalid": "Must be a string."}
+
+
 def _short_text(maximum: int, **kwargs: Any) -> fields.String:
-    return fields.String(validate=validate.Length(min=1, max=maximum), **kwargs)
+    return Text(validate=validate.Length(min=1, max=maximum), **kwargs)
 
 
 # ---- settings -------------------------------------------------------------------------------------------
 
 
-class BandSchema(Schema):
+class _Part(Schema):
+    """A group of settings: a JSON object whose type error says so."""
+
+    error_messages = {"type": OBJECT_MESSAGE}
+
+
+def _object(schema: type[Schema], **kwargs: Any) -> fields.Nested:
+    return fields.Nested(schema, error_messages={"type": OBJECT_MESSAGE}, **kwargs)
+
+
+def _list(item: fields.Field, **kwargs: Any) -> fields.List:
+    return fields.List(item, error_messages={"invalid": LIST_MESSAGE}, **kwargs)
+
+
+def _mapping(**kwargs: Any) -> fields.Dict:
+    return fields.Dict(error_messages={"invalid": OBJECT_MESSAGE}, **kwargs)
+
+
+class BandSchema(_Part):
     up_to = MinorUnits(required=True, allow_none=True)
     price = MinorUnits(required=True)
 
 
-class RemoteSurchargeSchema(Schema):
-    regions = fields.List(RegionCode(), validate=validate.Length(max=500))
+class RemoteSurchargeSchema(_Part):
+    regions = _list(RegionCode(), validate=validate.Length(max=500))
     amount = MinorUnits()
 
 
-class PricingSettingsSchema(Schema):
-    mode = fields.String(validate=validate.OneOf(["percent", "bands"]))
+class PricingSettingsSchema(_Part):
+    mode = Text(validate=validate.OneOf(["percent", "bands"]))
     rate = Rate()
-    category_rates = fields.Dict(
-        keys=fields.String(validate=validate.Length(min=1, max=64)),
+    category_rates = _mapping(
+        keys=Text(validate=validate.Length(min=1, max=64)),
         values=Rate(),
         validate=validate.Length(max=200),
     )
     minimum = MinorUnits()
     maximum = MinorUnits(allow_none=True)
-    bands = fields.List(fields.Nested(BandSchema), validate=validate.Length(max=100))
-    round_up_to = MinorUnits(validate=validate.Range(min=1, max=MAX_AMOUNT))
+    bands = _list(_object(BandSchema), validate=validate.Length(max=100))
+    round_up_to = MinorUnits(minimum=1)
     merchant_share = Rate()
     max_declared_value = MinorUnits(allow_none=True)
-    remote_surcharge = fields.Nested(RemoteSurchargeSchema)
+    remote_surcharge = _object(RemoteSurchargeSchema)
 
     @validates_schema(skip_on_field_errors=False)
     def _consistent(self, data: dict[str, Any], **_: Any) -> None:
@@ -155,50 +200,50 @@ class PricingSettingsSchema(Schema):
             raise ValidationError(errors)
 
 
-class EligibilitySettingsSchema(Schema):
-    excluded_countries = fields.List(CountryCode(), validate=validate.Length(max=300))
-    excluded_categories = fields.List(_short_text(64), validate=validate.Length(max=200))
-    excluded_skus = fields.List(_short_text(128), validate=validate.Length(max=10_000))
+class EligibilitySettingsSchema(_Part):
+    excluded_countries = _list(CountryCode(), validate=validate.Length(max=300))
+    excluded_categories = _list(_short_text(64), validate=validate.Length(max=200))
+    excluded_skus = _list(_short_text(128), validate=validate.Length(max=10_000))
 
 
-class OfferSettingsSchema(Schema):
+class OfferSettingsSchema(_Part):
     title = _short_text(120, allow_none=True)
     description = _short_text(500, allow_none=True)
     terms_url = fields.Url(schemes={"https", "http"}, allow_none=True, require_tld=False)
     terms_version = _short_text(40)
 
 
-class CorsSettingsSchema(Schema):
-    allowed_origins = fields.List(Origin(), validate=validate.Length(max=50))
+class CorsSettingsSchema(_Part):
+    allowed_origins = _list(Origin(), validate=validate.Length(max=50))
 
 
 _WEBHOOK_SECRET = validate.Regexp(r"^whsec_[A-Za-z0-9_]{8,200}$", error="Must be a whsec_… secret.")
 
 
-class StripeSettingsSchema(Schema):
-    webhook_secret = fields.String(allow_none=True, validate=_WEBHOOK_SECRET)
-    previous_webhook_secret = fields.String(
+class StripeSettingsSchema(_Part):
+    webhook_secret = Text(allow_none=True, validate=_WEBHOOK_SECRET)
+    previous_webhook_secret = Text(
         allow_none=True,
         validate=_WEBHOOK_SECRET,
         metadata={"description": "Also accepted while the endpoint's secret is rolled; set to null when done."},
     )
-    api_key = fields.String(
+    api_key = Text(
         allow_none=True,
         validate=validate.Regexp(r"^(sk|rk)_(test|live)_[A-Za-z0-9_]{8,200}$", error="Must be an sk_… or rk_… key."),
     )
 
 
-class ProviderRuleSchema(Schema):
+class ProviderRuleSchema(_Part):
     max_value = MinorUnits(required=True, allow_none=True)
-    provider = fields.String(required=True, validate=validate.OneOf(PROVIDERS))
+    provider = Text(required=True, validate=validate.OneOf(PROVIDERS))
 
 
-class InsurerSettingsSchema(Schema):
-    provider = fields.String(validate=validate.OneOf(PROVIDERS))
-    config = fields.Dict(keys=fields.String())
-    scope = fields.String(validate=validate.OneOf(["protected_orders", "all_orders"]))
-    rules = fields.List(
-        fields.Nested(ProviderRuleSchema),
+class InsurerSettingsSchema(_Part):
+    provider = Text(validate=validate.OneOf(PROVIDERS))
+    config = _mapping(keys=Text())
+    scope = Text(validate=validate.OneOf(["protected_orders", "all_orders"]))
+    rules = _list(
+        _object(ProviderRuleSchema),
         validate=validate.Length(max=10),
         metadata={
             "description": "Ordered; the first rule whose max_value admits the parcel's value picks the provider."
@@ -206,7 +251,7 @@ class InsurerSettingsSchema(Schema):
     )
 
 
-class ClaimsSettingsSchema(Schema):
+class ClaimsSettingsSchema(_Part):
     max_claims_per_customer = StrictInteger(validate=validate.Range(min=0, max=1000))
     customer_limit_days = StrictInteger(validate=validate.Range(min=1, max=3650))
     lost_after_days = StrictInteger(validate=validate.Range(min=0, max=365))
@@ -225,35 +270,35 @@ class ClaimsSettingsSchema(Schema):
             raise ValidationError({"lost_until_days": ["Must be after lost_after_days."]})
 
 
-class SettingsSchema(Schema):
+class SettingsSchema(_Part):
     """The whole settings document (GET answers it; PATCH takes any part of it as a JSON Merge Patch)."""
 
-    pricing = fields.Nested(PricingSettingsSchema)
-    eligibility = fields.Nested(EligibilitySettingsSchema)
-    offer = fields.Nested(OfferSettingsSchema)
-    cors = fields.Nested(CorsSettingsSchema)
-    stripe = fields.Nested(StripeSettingsSchema)
-    insurer = fields.Nested(InsurerSettingsSchema)
-    claims = fields.Nested(ClaimsSettingsSchema)
+    pricing = _object(PricingSettingsSchema)
+    eligibility = _object(EligibilitySettingsSchema)
+    offer = _object(OfferSettingsSchema)
+    cors = _object(CorsSettingsSchema)
+    stripe = _object(StripeSettingsSchema)
+    insurer = _object(InsurerSettingsSchema)
+    claims = _object(ClaimsSettingsSchema)
 
 
-class SandboxConfigSchema(Schema):
-    base_url = fields.String(allow_none=True)
+class SandboxConfigSchema(_Part):
+    base_url = Text(allow_none=True, validate=validate.Length(min=1, max=2048))
     latency_ms = StrictInteger(validate=validate.Range(min=0, max=60_000))
     failure_rate = Rate()
 
 
-class SelfInsuredConfigSchema(Schema):
-    base_url = fields.String(allow_none=True)
+class SelfInsuredConfigSchema(_Part):
+    base_url = Text(allow_none=True, validate=validate.Length(min=1, max=2048))
 
 
-class XcoverConfigSchema(Schema):
-    base_url = fields.String(required=True)
-    partner_code = fields.String(allow_none=True, validate=validate.Length(min=1, max=64))
+class XcoverConfigSchema(_Part):
+    base_url = Text(required=True, validate=validate.Length(min=1, max=2048))
+    partner_code = Text(allow_none=True, validate=validate.Length(min=1, max=64))
 
 
-class LoadsureConfigSchema(Schema):
-    base_url = fields.String(required=True)
+class LoadsureConfigSchema(_Part):
+    base_url = Text(required=True, validate=validate.Length(min=1, max=2048))
 
 
 INSURER_CONFIG_SCHEMAS: dict[str, type[Schema]] = {

@@ -66,6 +66,40 @@ def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     return flat
 
 
+UNSTORABLE_TEXT = "Must be text without NUL characters or unpaired surrogates."
+
+
+def _unstorable(text: str) -> bool:
+    if "\x00" in text:
+        return True  # PostgreSQL's text and jsonb cannot hold U+0000
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True  # a lone surrogate ("\ud800" in JSON) has no UTF-8 form
+    return False
+
+
+def unstorable_text(value: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Field errors for every string (object keys included) in a JSON value that no database can store."""
+    errors: dict[str, list[str]] = {}
+    stack: list[tuple[str, Any]] = [(prefix, value)]
+    while stack:  # iterative: a deeply nested body must not exhaust the stack here
+        path, node = stack.pop()
+        if isinstance(node, str) and _unstorable(node):
+            errors[path or "body"] = [UNSTORABLE_TEXT]
+        elif isinstance(node, dict):
+            for key, child in node.items():
+                child_path = f"{path}.{key}".strip(".")
+                if isinstance(key, str) and _unstorable(key):
+                    printable = key.encode("unicode_escape").decode("ascii")  # the path itself must be storable
+                    errors[f"{path}.{printable}".strip(".")] = [UNSTORABLE_TEXT]
+                    continue
+                stack.append((child_path, child))
+        elif isinstance(node, list):
+            stack.extend((f"{path}.{index}".strip("."), child) for index, child in enumerate(node))
+    return errors
+
+
 class JsonBodyParser(FlaskParser):
     """webargs' parser, reading any body as strict JSON and raising the project's own errors."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from plugin.domain.merge_patch import deep_merge
 from plugin.domain.pricing import Band, PricingMode, PricingRules, normalise_category
 
 PROVIDERS = ("sandbox", "self_insured", "xcover", "loadsure")
@@ -80,6 +81,20 @@ DEFAULT_SETTINGS: dict[str, Any] = {
         "auto_approve_up_to": 0,
     },
 }
+
+
+def compose(overrides: dict[str, Any]) -> dict[str, Any]:
+    """Defaults overlaid with overrides, the provider's config defaults included; never raises, even on
+    nonsense (a config that is not an object stays as it is, for validation to name)."""
+    document = deep_merge(DEFAULT_SETTINGS, overrides)
+    insurer = document.get("insurer")
+    if not isinstance(insurer, dict):
+        return document
+    provider = insurer.get("provider")
+    config = insurer.get("config")
+    if isinstance(provider, str) and provider in PROVIDER_DEFAULT_CONFIG and isinstance(config, dict):
+        insurer["config"] = deep_merge(PROVIDER_DEFAULT_CONFIG[provider], config)
+    return document
 
 
 def split_path(path: str) -> list[str]:

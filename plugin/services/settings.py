@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -11,22 +12,21 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 
 from plugin.crypto import SecretBox, mask
-from plugin.domain.merge_patch import deep_merge, merge_patch
-from plugin.domain.settings import (
-    DEFAULT_SETTINGS,
-    PROVIDER_DEFAULT_CONFIG,
-    PROVIDER_REQUIRED_FIELDS,
-    SECRET_PATHS,
-)
+from plugin.domain.merge_patch import merge_patch
+from plugin.domain.settings import PROVIDER_REQUIRED_FIELDS, PROVIDERS, SECRET_PATHS, compose
 from plugin.errors import ValidationFailedError
 from plugin.extensions import db
 from plugin.models import Shop, ShopSecret
 from plugin.net_guard import UnsafeUrlError, check_insurer_url
 from plugin.schemas import INSURER_CONFIG_SCHEMAS, SettingsSchema, StripeSettingsSchema
-from plugin.validation import flatten_errors
+from plugin.validation import flatten_errors, unstorable_text
+
+logger = logging.getLogger(__name__)
 
 _INSURER_SECRET_PREFIX = "insurer.config."  # noqa: S105 - a name, not a secret
 _SECRET_MAX_LENGTH = 500
+# Rounds of dropping invalid stored overrides before giving up on them all (each round drops at least one).
+_MAX_REPAIRS = 25
 _settings_schema = SettingsSchema()
 _stripe_schema = StripeSettingsSchema()
 
@@ -41,13 +41,83 @@ class SettingsContext:
 
 
 def effective_settings(shop: Shop) -> dict[str, Any]:
-    """Defaults overlaid with the shop's overrides, insurer config defaults included (no secrets)."""
-    document = deep_merge(DEFAULT_SETTINGS, shop.settings or {})
-    provider = document["insurer"]["provider"]
-    document["insurer"]["config"] = deep_merge(
-        PROVIDER_DEFAULT_CONFIG[provider], (shop.settings or {}).get("insurer", {}).get("config", {})
-    )
-    return document
+    """Defaults overlaid with the shop's overrides, insurer config defaults included (no secrets).
+
+    Always a valid document: stored overrides that no longer validate (written before PATCH checked the whole
+    document, or by hand) are left out with a warning, so the shop keeps quoting and a PATCH can repair it.
+    """
+    return compose(_usable_overrides(shop))
+
+
+def _usable_overrides(shop: Shop) -> dict[str, Any]:
+    overrides, dropped = repair_overrides(shop.settings)
+    if dropped:
+        logger.warning("stored settings ignored", extra={"shop_id": shop.id, "fields": sorted(dropped)})
+    return overrides
+
+
+def document_errors(document: Any) -> dict[str, list[str]]:
+    """Every reason a composed settings document is not usable, by field path (no network, no secrets)."""
+    errors = unstorable_text(document)
+    try:
+        _settings_schema.load(document)
+    except ValidationError as exc:
+        errors.update(flatten_errors(exc.messages))
+    if errors or not isinstance(document, dict):
+        return errors
+    insurer = document["insurer"]
+    provider = insurer["provider"]
+    try:
+        INSURER_CONFIG_SCHEMAS[provider]().load(insurer["config"])
+    except ValidationError as exc:
+        errors.update(flatten_errors(exc.messages, prefix="insurer.config"))
+    for index, rule in enumerate(insurer["rules"]):
+        if rule["provider"] not in {"sandbox", "self_insured", provider}:
+            errors[f"insurer.rules.{index}.provider"] = [
+                "Use self_insured, sandbox, or the provider configured in insurer.provider."
+            ]
+    return errors
+
+
+def _within(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith(prefix + ".")
+
+
+def _drop_override(overrides: dict[str, Any], path: str) -> str:
+    """Remove the deepest stored override on an error's path (a whole list, never one of its items); the
+    dotted path removed. An error no override explains (a rule across fields) drops its whole section."""
+    keys = path.split(".")
+    node: dict[str, Any] = overrides
+    depth = 0
+    while depth < len(keys) - 1 and isinstance(node.get(keys[depth]), dict) and keys[depth + 1] in node[keys[depth]]:
+        node = node[keys[depth]]
+        depth += 1
+    if keys[depth] in node:
+        del node[keys[depth]]
+        return ".".join(keys[: depth + 1])
+    section = next((key for key in overrides if _within(path, key)), next(iter(overrides)))
+    del overrides[section]
+    return section
+
+
+def repair_overrides(stored: Any) -> tuple[dict[str, Any], list[str]]:
+    """Stored overrides without the parts that make the document invalid, and the paths left out."""
+    if not isinstance(stored, dict):
+        return {}, [] if stored is None else ["*"]
+    overrides = copy.deepcopy(stored)
+    dropped: list[str] = []
+    for _ in range(_MAX_REPAIRS):  # each round removes at least one override, so this ends
+        errors = document_errors(compose(overrides))
+        if not errors:
+            return overrides, dropped
+        this_round: list[str] = []
+        for path in sorted(errors):
+            if not overrides:
+                break
+            if not any(_within(path, removed) for removed in this_round):
+                this_round.append(_drop_override(overrides, path))
+        dropped.extend(this_round)
+    return {}, [*dropped, "*"]
 
 
 def _secret_rows(shop: Shop) -> dict[str, ShopSecret]:
@@ -102,6 +172,8 @@ def _validate_secret(path: str, value: Any) -> str | None:
     """An error message for a proposed secret value, or None when it is acceptable."""
     if not isinstance(value, str) or not value.strip():
         return "Must be a non-empty string."
+    if "…" in value:
+        return "That is a masked value (as GET shows it); send the secret itself."
     if len(value) > _SECRET_MAX_LENGTH:
         return f"Must be at most {_SECRET_MAX_LENGTH} characters."
     if path.startswith("stripe."):
@@ -111,89 +183,92 @@ def _validate_secret(path: str, value: Any) -> str | None:
     return None
 
 
-def _check_insurer(document: dict[str, Any], secrets: dict[str, str], ctx: SettingsContext) -> dict[str, list[str]]:
+def _check_credentials(document: dict[str, Any], secrets_after: set[str], ctx: SettingsContext) -> dict[str, list[str]]:
+    """What a valid document still lacks to be saved: the provider's credentials and a safe insurer URL."""
     insurer = document["insurer"]
     provider = insurer["provider"]
     errors: dict[str, list[str]] = {}
-    try:
-        insurer["config"] = INSURER_CONFIG_SCHEMAS[provider]().load(insurer["config"])
-    except ValidationError as exc:
-        return flatten_errors(exc.messages, prefix="insurer.config")
     for name in PROVIDER_REQUIRED_FIELDS[provider]:
-        present = insurer["config"].get(name) is not None or f"{_INSURER_SECRET_PREFIX}{name}" in secrets
-        if not present:
+        if insurer["config"].get(name) is None and f"{_INSURER_SECRET_PREFIX}{name}" not in secrets_after:
             errors[f"{_INSURER_SECRET_PREFIX}{name}"] = [f"Required for the {provider} provider."]
-    for index, rule in enumerate(insurer.get("rules") or []):
-        if rule["provider"] not in {"sandbox", "self_insured", provider}:
-            errors[f"insurer.rules.{index}.provider"] = [
-                "Use self_insured, sandbox, or the provider configured in insurer.provider."
-            ]
     base_url = insurer["config"].get("base_url")
     if base_url is not None:
         try:
             check_insurer_url(base_url, allow_private=ctx.allow_private_insurer_hosts, resolve=ctx.resolve_hosts)
         except UnsafeUrlError as exc:
             errors["insurer.config.base_url"] = [f"The insurer URL {exc}."]
+        except ValueError:  # urlsplit's own refusals, e.g. an unclosed "[" of an IPv6 host
+            errors["insurer.config.base_url"] = ["Must be an https:// URL."]
     return errors
 
 
+def _provider_of(overrides: dict[str, Any]) -> Any:
+    insurer = compose(overrides).get("insurer")
+    return insurer.get("provider") if isinstance(insurer, dict) else None
+
+
 def update_settings(shop: Shop, patch: Any, ctx: SettingsContext) -> dict[str, Any]:
-    """Apply a JSON Merge Patch to the shop's settings, validate the result whole, and commit it."""
+    """Apply a JSON Merge Patch to the shop's settings, validate the result whole, and commit it.
+
+    Nothing is written (overrides or secrets) unless the whole resulting document is valid.
+    """
     if not isinstance(patch, dict):
         raise ValidationFailedError(
             "The body must be a JSON object of settings.", fields={"body": ["Must be a JSON object."]}
         )
+    if errors := unstorable_text(patch):
+        raise ValidationFailedError(fields=errors)
     patch = copy.deepcopy(patch)
-    overrides = copy.deepcopy(shop.settings or {})
+    # Start from what GET shows: stored parts that no longer validate are dropped by this save.
+    overrides = _usable_overrides(shop)
     rows = _secret_rows(shop)
-    current_provider = effective_settings(shop)["insurer"]["provider"]
-    new_provider = (patch.get("insurer") or {}).get("provider") if isinstance(patch.get("insurer"), dict) else None
-    switching = new_provider is not None and new_provider != current_provider
-    if switching:
-        # A new insurer starts from its own defaults: the old one's config and credentials do not carry over.
-        overrides.get("insurer", {}).pop("config", None)
-        for name in [name for name in rows if name.startswith(_INSURER_SECRET_PREFIX)]:
-            db.session.delete(rows.pop(name))
-    provider = new_provider or current_provider
+    current_provider = _provider_of(overrides)
 
-    errors: dict[str, list[str]] = {}
-    secret_changes: dict[str, str | None] = {}
+    proposed: dict[str, Any] = {}
     for path in SECRET_PATHS:
         present, value = _pop_path(patch, path)
-        if not present:
-            continue
-        if path not in _secret_paths_for(provider):
-            errors[path] = [f"Not a setting of the {provider} provider."]
+        if present:
+            proposed[path] = value
+
+    merged = merge_patch(overrides, patch)
+    provider = _provider_of(merged)
+    dropped_rows: list[str] = []
+    if isinstance(provider, str) and provider != current_provider:
+        # A new insurer starts from its own defaults: the old one's config and credentials do not carry over.
+        without_config = copy.deepcopy(overrides)
+        if isinstance(without_config.get("insurer"), dict):
+            without_config["insurer"].pop("config", None)
+        merged = merge_patch(without_config, patch)
+        dropped_rows = [name for name in rows if name.startswith(_INSURER_SECRET_PREFIX)]
+    kept_rows = {name: row for name, row in rows.items() if name not in dropped_rows}
+
+    document = compose(merged)
+    errors = document_errors(document)
+    known_provider = provider if isinstance(provider, str) and provider in PROVIDERS else current_provider
+    secret_changes: dict[str, str | None] = {}
+    for path, value in proposed.items():
+        if path not in _secret_paths_for(known_provider):
+            errors[path] = [f"Not a setting of the {known_provider} provider."]
         elif value is None:
             secret_changes[path] = None
-        elif path in rows and value == mask(ctx.box.decrypt(rows[path].ciphertext)):
+        elif path in kept_rows and value == mask(ctx.box.decrypt(kept_rows[path].ciphertext)):
             continue  # the masked value sent back unchanged: keep the secret
         elif (problem := _validate_secret(path, value)) is not None:
             errors[path] = [problem]
         else:
             secret_changes[path] = value
-
-    overrides = merge_patch(overrides, patch)
-    document = deep_merge(DEFAULT_SETTINGS, overrides)
-    if isinstance(document.get("insurer"), dict) and document["insurer"].get("provider") in PROVIDER_DEFAULT_CONFIG:
-        document["insurer"]["config"] = deep_merge(
-            PROVIDER_DEFAULT_CONFIG[document["insurer"]["provider"]],
-            document["insurer"].get("config") if isinstance(document["insurer"].get("config"), dict) else {},
-        )
-    try:
-        _settings_schema.load(document)
-    except ValidationError as exc:
-        errors.update(flatten_errors(exc.messages))
     if not errors:
-        secrets_after = {name for name in rows if secret_changes.get(name, "") is not None}
+        secrets_after = {name for name in kept_rows if secret_changes.get(name, "") is not None}
         secrets_after |= {name for name, value in secret_changes.items() if value is not None}
-        errors.update(_check_insurer(document, dict.fromkeys(secrets_after, ""), ctx))
+        errors.update(_check_credentials(document, secrets_after, ctx))
     if errors:
         db.session.rollback()
         raise ValidationFailedError(fields=errors)
 
+    for name in dropped_rows:
+        db.session.delete(rows[name])
     for path, value in secret_changes.items():
-        row = rows.get(path)
+        row = kept_rows.get(path)
         if value is None:
             if row is not None:
                 db.session.delete(row)
@@ -201,6 +276,6 @@ def update_settings(shop: Shop, patch: Any, ctx: SettingsContext) -> dict[str, A
             db.session.add(ShopSecret(shop_id=shop.id, name=path, ciphertext=ctx.box.encrypt(value)))
         else:
             row.ciphertext = ctx.box.encrypt(value)
-    shop.settings = overrides
+    shop.settings = merged
     db.session.commit()
     return public_settings(shop, ctx.box)
