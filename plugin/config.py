@@ -8,11 +8,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import click
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
-class ConfigurationError(RuntimeError):
-    """The environment does not describe a runnable service."""
+class ConfigurationError(click.ClickException, RuntimeError):
+    """The environment does not describe a runnable service.
+
+    A ClickException, so a `flask --app plugin …` command prints one `Error: …` line and exits 1, no traceback.
+    """
 
 
 def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
@@ -49,7 +54,9 @@ def load_config(environ: Mapping[str, str], instance_path: str) -> dict[str, Any
     secret_key = environ.get("SECRET_KEY")
     if not secret_key:
         if not (demo or testing):
-            raise ConfigurationError("SECRET_KEY must be set (or run the demo with DEMO=1)")
+            raise ConfigurationError(
+                "SECRET_KEY is not set; set SECRET_KEY to a long random string (or DEMO=1 for the demo)"
+            )
         secret_key = _demo_secret_key(instance_path)
     fallbacks = [key for key in environ.get("SECRET_KEY_FALLBACKS", "").split(",") if key.strip()]
     https_only = _flag(environ, "HTTPS_ONLY", True)

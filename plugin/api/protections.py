@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, date, datetime, time
 from typing import Any
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from plugin.api.blueprint import Blueprint
 from plugin.auth import KeyKind, current_snapshot, require_key
@@ -14,11 +16,45 @@ from plugin.services.protections import ProtectionFilter, get_protection, list_p
 bp = Blueprint("protections", __name__, url_prefix="/api/v1/protections", description="Protected purchases.")
 
 
+_PLAIN_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+_RFC3339 = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})")
+_DATE_ERROR = "Must be a date such as 2026-11-01 or an RFC 3339 date-time such as 2026-11-01T00:00:00Z."
+
+
+class DateBound(fields.Field):
+    """A time filter's bound: a plain date (UTC; the start of the day, or with `end_of_day` its last
+    microsecond) or an RFC 3339 date-time with its offset; always an aware UTC datetime."""
+
+    def __init__(self, *, end_of_day: bool, **kwargs: Any) -> None:
+        kwargs.setdefault("metadata", {"type": "string", "description": "YYYY-MM-DD (UTC) or an RFC 3339 date-time"})
+        super().__init__(**kwargs)
+        self.end_of_day = end_of_day
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        if not isinstance(value, str):
+            raise ValidationError(_DATE_ERROR)
+        try:
+            if match := _PLAIN_DATE.fullmatch(value):
+                day = date(*(int(part) for part in match.groups()))
+                if self.end_of_day:
+                    return datetime.combine(day, time.max, tzinfo=UTC)
+                return datetime.combine(day, time.min, tzinfo=UTC)
+            text = value.upper()  # RFC 3339 allows t and z
+            if not _RFC3339.fullmatch(text):
+                raise ValidationError(_DATE_ERROR)
+            return datetime.fromisoformat(text).astimezone(UTC)
+        except (ValueError, OverflowError) as exc:  # 2026-02-30, year 0, an offset past year 9999
+            raise ValidationError(_DATE_ERROR) from exc
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return value.isoformat() if isinstance(value, datetime) else value
+
+
 class ProtectionListQuery(Schema):
     order_id = fields.String(validate=validate.Length(min=1, max=255))
     status = fields.String(validate=validate.OneOf(["active", "voided", "needs_review"]))
-    created_gte = fields.AwareDateTime(data_key="created[gte]", metadata={"description": "RFC 3339"})
-    created_lte = fields.AwareDateTime(data_key="created[lte]", metadata={"description": "RFC 3339"})
+    created_gte = DateBound(data_key="created[gte]", end_of_day=False)
+    created_lte = DateBound(data_key="created[lte]", end_of_day=True)
     limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=100))
     starting_after = fields.String(validate=validate.Length(min=1, max=40))
 

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+
+import pytest
 
 from plugin.extensions import db
 from plugin.models import Shop
@@ -82,3 +87,22 @@ def test_demo_shop_over_a_real_shop_gets_keys_of_its_own(app, client, shop):
 def test_demo_needs_demo_mode(app):
     result = app.test_cli_runner().invoke(args=["demo"])
     assert result.exit_code != 0 and "DEMO=1" in result.output
+
+
+@pytest.mark.parametrize("command", [["shops", "list"], ["worker", "--drain"]])
+def test_a_command_without_secret_key_says_what_to_set_in_one_line(tmp_path, command):
+    environ = {name: value for name, value in os.environ.items() if name not in {"SECRET_KEY", "DEMO", "TESTING"}}
+    result = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
+        [sys.executable, "-m", "flask", "--app", "plugin", *command],
+        env={**environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr + result.stdout
+    assert result.stderr.strip().splitlines() == [
+        "Error: SECRET_KEY is not set; set SECRET_KEY to a long random string (or DEMO=1 for the demo)"
+    ]
