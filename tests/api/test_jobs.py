@@ -137,6 +137,8 @@ def test_worker_lease_seconds_configures_the_lease(app, client, shop, database_u
         job = db.session.get(Job, job_id)
         assert job.leased_until - clock() == leasing.lease
         assert leasing.lease.total_seconds() == 42
+        db.session.commit()
+        db.session.remove()
         db.engine.dispose()
     clock.advance(seconds=41)
     assert worker(app, clock=clock).drain().bound == 0  # still leased by the other worker
