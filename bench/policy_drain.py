@@ -44,15 +44,28 @@ def seed(url: str, shop_id: str, count: int) -> None:
             " VALUES (%s, %s, %s, %s, 'sandbox', 'pending', 'USD', 10000, 0, 0, %s, %s, %s)",
             [(f"pol_bench{i:06d}", shop_id, f"shp_bench{i:06d}", f"o{i}", now, now, now) for i in range(count)],
         )
+        # Each policy's purchase job, as POST /api/v1/shipments commits it with the policy.
+        cur.executemany(
+            "INSERT INTO jobs (id, shop_id, kind, subject, idempotency_key, status, payload, attempts, max_attempts,"
+            " next_attempt_at, created_at, updated_at)"
+            " VALUES (%s, %s, 'bind_policy', %s, %s, 'queued', '{}', 0, 8, %s, %s, %s)",
+            [
+                (f"job_bench{i:06d}", shop_id, f"pol_bench{i:06d}", f"sp-pol_bench{i:06d}-0", now, now, now)
+                for i in range(count)
+            ],
+        )
 
 
 def reset(url: str) -> None:
     with psycopg.connect(url) as conn:
         conn.execute("DELETE FROM sandbox_bookings")
         conn.execute(
-            "UPDATE policies SET status='pending', attempts=0, next_attempt_at=now(), lease_token=NULL,"
-            " leased_until=NULL, in_doubt_since=NULL, certificate=NULL, provider_reference=NULL, cost_amount=NULL,"
-            " bound_at=NULL, last_error=NULL"
+            "UPDATE policies SET status='pending', attempts=0, next_attempt_at=now(), in_doubt_since=NULL,"
+            " certificate=NULL, provider_reference=NULL, cost_amount=NULL, bound_at=NULL, last_error=NULL"
+        )
+        conn.execute(
+            "UPDATE jobs SET status='queued', attempts=0, next_attempt_at=now(), lease_token=NULL, leased_until=NULL,"
+            " last_error=NULL, finished_at=NULL"
         )
 
 

@@ -123,10 +123,10 @@ def demo_command(host: str, port: int) -> None:
     # A worker beside the web process, so shipped parcels are insured by the sandbox within seconds.
     import threading
 
-    from plugin.worker import PolicyWorker
+    from plugin.worker import Worker
 
     stop = threading.Event()
-    threading.Thread(target=PolicyWorker(app).run_forever, args=(stop, 1.0), name="policy-worker", daemon=True).start()
+    threading.Thread(target=Worker(app).run_forever, args=(stop, 1.0), name="job-worker", daemon=True).start()
     try:
         # werkzeug's server directly: Flask ignores app.run() inside a `flask` command.
         run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
@@ -139,7 +139,9 @@ def demo_command(host: str, port: int) -> None:
 @click.option("--poll", default=1.0, show_default=True, help="Seconds to wait when nothing is due.")
 @with_appcontext
 def worker_command(drain: bool, poll: float) -> None:
-    """Buy (and cancel) policies with the insurers; runs until stopped (SIGTERM/SIGINT finish the batch)."""
+    """Run background jobs (buy and cancel policies, confirm Stripe line items); runs until stopped
+    (SIGTERM/SIGINT finish the batch). With --drain: the report's last line is JSON, and the exit status
+    is 1 when any job failed (every other job was still done)."""
     import signal
     import threading
 
@@ -150,7 +152,14 @@ def worker_command(drain: bool, poll: float) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     stats = worker.run(app, drain=drain, stop=stop, poll_seconds=poll)
-    click.echo(json.dumps(stats.__dict__))
+    for failure in stats.failures:
+        click.echo(
+            f"job {failure['job']} ({failure['kind']} {failure['subject']}) {failure['status']}: {failure['error']}",
+            err=True,
+        )
+    click.echo(json.dumps(stats.report()))
+    if drain and not stats.ok:
+        raise SystemExit(1)
 
 
 policies_cli = AppGroup("policies", help="Policies that need a hand.")
@@ -160,9 +169,10 @@ policies_cli = AppGroup("policies", help="Policies that need a hand.")
 @click.argument("policy_id")
 def retry_policy_command(policy_id: str) -> None:
     """Make a failed or retrying policy due now."""
+    from plugin.api.presenters import policy_body
     from plugin.errors import ApiError
     from plugin.models import Policy
-    from plugin.services.policies import policy_body, retry_policy
+    from plugin.services.policies import retry_policy
 
     policy = db.session.get(Policy, policy_id)
     if policy is None:
@@ -187,37 +197,22 @@ stripe_cli = AppGroup("stripe", help="Stripe housekeeping for a shop.")
 def reconcile_command(shop_id: str, since: datetime) -> None:
     """Apply the shop's Stripe events we missed (an outage longer than Stripe's retries), and confirm
     Checkout protection lines still pending. Safe to run again: every event is applied once."""
-    from plugin.api.stripe_webhooks import apply_stripe_event, stripe_api_for
-    from plugin.models import Protection
-    from plugin.payments.stripe import HANDLED_TYPES
+    from plugin.config import quote_signing_keys
     from plugin.payments.stripe_api import StripeApiError
-    from plugin.services.purchases import confirm_line_items
+    from plugin.services.stripe_account import stripe_account
+    from plugin.services.stripe_events import reconcile
 
     shop = get_shop(shop_id)
     if shop is None:
         raise click.BadParameter(f"no shop {shop_id!r}", param_hint="--shop")
-    api = stripe_api_for(shop)
+    api = stripe_account(shop, current_app.extensions["secret_box"]).client(current_app.config["STRIPE_API_BASE"])
     if api is None:
         raise click.UsageError("the shop has no stripe.api_key in its settings")
     try:
-        events = api.events(since.replace(tzinfo=UTC), HANDLED_TYPES)
+        summary = reconcile(shop, api, since.replace(tzinfo=UTC), quote_signing_keys(current_app.config), utcnow())
     except StripeApiError as exc:
         raise click.ClickException(str(exc)) from exc
-    counts: dict[str, int] = {}
-    for event in events:
-        recorded = apply_stripe_event(shop, event, api)
-        key = "already_seen" if recorded.duplicate else recorded.outcome
-        counts[key] = counts.get(key, 0) + 1
-    pending = db.session.scalars(
-        select(Protection.id).where(Protection.shop_id == shop.id, Protection.line_item_check == "pending")
-    ).all()
-    for protection_id in pending:
-        try:
-            result = confirm_line_items(protection_id, api.checkout_line_items)
-        except StripeApiError as exc:
-            result = f"error ({exc})"
-        counts[f"line_items_{result}"] = counts.get(f"line_items_{result}", 0) + 1
-    click.echo(json.dumps({"events": len(events), **dict(sorted(counts.items()))}))
+    click.echo(json.dumps(summary))
 
 
 def register(app: Flask) -> None:

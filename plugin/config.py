@@ -27,6 +27,15 @@ def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _seconds(environ: Mapping[str, str], name: str, default: int) -> int:
+    value = (environ.get(name) or "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) <= 0:
+        raise ConfigurationError(f"{name} must be a whole number of seconds above 0, not {value!r}")
+    return int(value)
+
+
 def database_url(raw: str | None, instance_path: str) -> str:
     """The SQLAlchemy URL: the embedded SQLite file by default, psycopg 3 for any PostgreSQL URL."""
     if not raw:
@@ -77,6 +86,10 @@ def load_config(environ: Mapping[str, str], instance_path: str) -> dict[str, Any
         "ALLOW_PRIVATE_INSURER_HOSTS": _flag(environ, "ALLOW_PRIVATE_INSURER_HOSTS", False),
         "MIGRATIONS_DIR": environ.get("MIGRATIONS_DIR", str(MIGRATIONS_DIR)),
         "LOG_LEVEL": environ.get("LOG_LEVEL", "INFO"),
+        # How long a worker owns a leased job: a dead worker's jobs are taken over after it.
+        "WORKER_LEASE_SECONDS": _seconds(environ, "WORKER_LEASE_SECONDS", 300),
+        # The first backoff after a failed job attempt; each further failure doubles it (capped at 12 hours).
+        "JOB_RETRY_BASE_SECONDS": _seconds(environ, "JOB_RETRY_BASE_SECONDS", 600),
     }
 
 

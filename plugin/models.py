@@ -245,7 +245,6 @@ class Policy(db.Model):
     __tablename__ = "policies"
     __table_args__ = (
         UniqueConstraint("shipment_id"),
-        Index("ix_policies_due", "status", "next_attempt_at"),
         Index("ix_policies_shop_id_order_id", "shop_id", "order_id"),
     )
 
@@ -268,20 +267,53 @@ class Policy(db.Model):
     # Part of the idempotency key: a merchant's retry of a refused policy asks the insurer afresh.
     key_generation: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    # When its purchase job is next due (shown to the merchant; the job row is what the worker reads).
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    # A worker's claim: nobody else works on the policy until the lease ends (a dead worker's lease lapses).
-    lease_token: Mapped[str | None] = mapped_column(String(40), nullable=True)
-    leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # Set before an insurer call whose outcome may be lost; cleared when the outcome is recorded.
     in_doubt_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     cancel_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    cancel_reason: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    cancel_reason: Mapped[str | None] = mapped_column(String(60), nullable=True)  # a CancelReason
+    cancel_status: Mapped[str | None] = mapped_column(String(20), nullable=True)  # a CancelStatus
     bound_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     shipment: Mapped[Shipment] = relationship()
+
+
+class Job(db.Model):
+    """One external effect to carry out in the background, written in the transaction that needs it.
+
+    Workers lease due jobs (FOR UPDATE SKIP LOCKED on PostgreSQL) and run them outside any transaction;
+    a dead worker's lease lapses and another takes the job again. The idempotency key is unique: asking for
+    the same effect twice queues it once, and handlers pass it on to Stripe or the insurer.
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        UniqueConstraint("idempotency_key"),
+        Index("ix_jobs_due", "status", "next_attempt_at"),
+        Index("ix_jobs_kind_subject", "kind", "subject"),
+        Index("ix_jobs_shop_id_status", "shop_id", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))  # a handler's name: "bind_policy", "cancel_policy", …
+    subject: Mapped[str] = mapped_column(String(255))  # the id of the row the job acts on (pol_…, prot_…)
+    idempotency_key: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(20))  # a JobStatus
+    payload: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
+    attempts: Mapped[int] = mapped_column(default=0)  # leases taken, a dead worker's included
+    max_attempts: Mapped[int] = mapped_column(default=8)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    lease_token: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 class SandboxBooking(db.Model):

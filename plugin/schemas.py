@@ -459,6 +459,11 @@ class PolicySchema(Schema):
     last_error = fields.String(allow_none=True)
     next_attempt_at = fields.String(allow_none=True)
     cancel_requested_at = fields.String(allow_none=True)
+    cancel_reason = fields.String(
+        allow_none=True,
+        metadata={"enum": ["refunded", "items_refunded", "order_cancelled", "shipment_cancelled", "requested"]},
+    )
+    cancel_status = fields.String(allow_none=True, metadata={"enum": ["requested", "done", "refused", "failed"]})
     bound_at = fields.String(allow_none=True)
     cancelled_at = fields.String(allow_none=True)
     created_at = fields.String()

@@ -7,10 +7,11 @@ from typing import Any
 from flask import Response, jsonify
 
 from plugin.api.blueprint import Blueprint
+from plugin.api.presenters import policy_body
 from plugin.auth import KeyKind, current_snapshot, require_key
 from plugin.models import utcnow
 from plugin.schemas import OrderQuerySchema, PolicySchema
-from plugin.services.policies import get_policy, order_policies, policy_body, retry_policy
+from plugin.services.policies import get_policy, order_policies, retry_policy
 
 bp = Blueprint("policies", __name__, url_prefix="/api/v1/policies", description="Cargo insurance per parcel.")
 

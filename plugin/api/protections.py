@@ -9,9 +9,10 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate
 
 from plugin.api.blueprint import Blueprint
+from plugin.api.presenters import protection_body, protection_page_body
 from plugin.auth import KeyKind, current_snapshot, require_key
 from plugin.schemas import PolicySchema, ShipmentSchema
-from plugin.services.protections import ProtectionFilter, get_protection, list_protections, protection_body
+from plugin.services.protections import ProtectionFilter, get_protection, list_protections
 
 bp = Blueprint("protections", __name__, url_prefix="/api/v1/protections", description="Protected purchases.")
 
@@ -101,8 +102,7 @@ class ProtectionListSchema(Schema):
 @bp.documents_errors(401, 403, 422)
 def index(**query: Any) -> dict[str, Any]:
     """The shop's protections, newest first; page on with `starting_after` while `has_more`."""
-    rows, has_more = list_protections(current_snapshot().id, ProtectionFilter(**query))
-    return {"object": "list", "data": [protection_body(row) for row in rows], "has_more": has_more}
+    return protection_page_body(list_protections(current_snapshot().id, ProtectionFilter(**query)))
 
 
 @bp.route("/<protection_id>", methods=["GET"])
@@ -111,4 +111,5 @@ def index(**query: Any) -> dict[str, Any]:
 @bp.documents_errors(401, 403, 404)
 def show(protection_id: str) -> dict[str, Any]:
     """One protection."""
-    return protection_body(get_protection(current_snapshot().id, protection_id))
+    page = get_protection(current_snapshot().id, protection_id)
+    return protection_body(page.rows[0], page.related)

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Response, jsonify
 
 from plugin.api.blueprint import Blueprint
+from plugin.api.presenters import shipment_body
 from plugin.auth import KeyKind, current_shop, current_snapshot, require_key
 from plugin.models import utcnow
 from plugin.schemas import OrderQuerySchema, ShipmentRequestSchema, ShipmentSchema
@@ -16,7 +17,6 @@ from plugin.services.shipments import (
     order_shipments,
     policy_of,
     record_shipment,
-    shipment_body,
 )
 
 bp = Blueprint("shipments", __name__, url_prefix="/api/v1/shipments", description="Parcels and their cover.")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from enum import StrEnum
+
+from plugin.domain.transitions import move
 
 
 class PolicyStatus(StrEnum):
@@ -19,9 +20,51 @@ class PolicyStatus(StrEnum):
 
 
 OPEN_STATUSES = (PolicyStatus.PENDING, PolicyStatus.RETRYING)
-MAX_ATTEMPTS = 8
-BACKOFF_BASE = timedelta(minutes=10)  # 10, 20, 40 … 640 minutes: 8 attempts span about 21 hours
-BACKOFF_CAP = timedelta(hours=12)
+MAX_ATTEMPTS = 8  # 10, 20, 40 … 640 minutes apart (JOB_RETRY_BASE_SECONDS=600): about 21 hours in all
+MAX_CANCEL_ATTEMPTS = 6
+
+_ALLOWED: dict[PolicyStatus, frozenset[PolicyStatus]] = {
+    PolicyStatus.PENDING: frozenset(
+        {PolicyStatus.RETRYING, PolicyStatus.BOUND, PolicyStatus.FAILED, PolicyStatus.CANCELLED}
+    ),
+    PolicyStatus.RETRYING: frozenset({PolicyStatus.BOUND, PolicyStatus.FAILED, PolicyStatus.CANCELLED}),
+    # The merchant asks again (POST /retry), or the order goes away before anything was bought.
+    PolicyStatus.FAILED: frozenset({PolicyStatus.RETRYING, PolicyStatus.CANCELLED}),
+    PolicyStatus.BOUND: frozenset({PolicyStatus.CANCELLED}),
+    PolicyStatus.CANCELLED: frozenset(),
+}
+
+
+class CancelReason(StrEnum):
+    """Why a policy is cancelled, in our words; each insurer adapter translates it into its own codes."""
+
+    REFUNDED = "refunded"  # the payment went back in full
+    ITEMS_REFUNDED = "items_refunded"  # every item of the parcel was refunded
+    ORDER_CANCELLED = "order_cancelled"
+    SHIPMENT_CANCELLED = "shipment_cancelled"
+    REQUESTED = "requested"  # any other request of the merchant
+
+
+class CancelStatus(StrEnum):
+    """Where the cancellation of a bought policy stands."""
+
+    REQUESTED = "requested"  # the worker will ask the insurer
+    DONE = "done"
+    REFUSED = "refused"  # the insurer said no: the policy stays bound
+    FAILED = "failed"  # the insurer could not be asked, attempts ran out: a person must look
+
+
+def policy_transition(current: str, target: PolicyStatus) -> PolicyStatus:
+    """The new status, or ForbiddenTransitionError."""
+    return move("policy", _ALLOWED, current, target)
+
+
+def after_failure(attempts: int, retryable: bool, max_attempts: int = MAX_ATTEMPTS) -> PolicyStatus:
+    """The status after a failed purchase attempt: retry a transient failure until attempts run out."""
+    if retryable and attempts < max_attempts:
+        return PolicyStatus.RETRYING
+    return PolicyStatus.FAILED
+
 
 # Carrier progress the plugin understands (Shopify's fulfillment event statuses, and the ones it adds).
 TRACKING_STATUSES = frozenset(
@@ -39,20 +82,6 @@ TRACKING_STATUSES = frozenset(
         "cancelled",
     }
 )
-
-
-def retry_delay(attempts: int, random: Callable[[], float]) -> timedelta:
-    """Exponential backoff with jitter (x0.75 to x1.25) after the n-th failed attempt."""
-    exponent = max(0, attempts - 1)
-    delay = min(BACKOFF_BASE * (2**exponent), BACKOFF_CAP)
-    return delay * (0.75 + 0.5 * random())
-
-
-def after_failure(attempts: int, retryable: bool, max_attempts: int = MAX_ATTEMPTS) -> PolicyStatus:
-    """The status after a failed attempt: retry a transient failure until attempts run out."""
-    if retryable and attempts < max_attempts:
-        return PolicyStatus.RETRYING
-    return PolicyStatus.FAILED
 
 
 def insured_value(items_value: int | None, declared_value: int | None, already_insured: int) -> int | None:

@@ -6,6 +6,10 @@ import abc
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from plugin.domain.policies import CancelReason
+
+__all__ = ["CancelReason"]  # the insurer contract speaks our cancel reasons; adapters map them to their codes
+
 
 @dataclass(frozen=True, slots=True)
 class ParcelItem:
@@ -75,6 +79,12 @@ class TransientInsurerError(InsurerError):
 
     retryable = True
 
+    @property
+    def answer_lost(self) -> bool:
+        """Whether the insurer's answer never reached us (timeout, reset, 5xx, unreadable): the outcome is
+        unknown and the call is repeated at once; a 408/423/429 is an answer ("not now") and backs off."""
+        return self.status is None or self.status >= 500
+
 
 class InsurerRefusedError(InsurerError):
     """The insurer said no (validation, exclusions, a partly failed package): a person must look."""
@@ -101,7 +111,7 @@ class Insurer(abc.ABC):
         """Quote and buy cover for the parcel; the same key never buys twice."""
 
     @abc.abstractmethod
-    def cancel(self, binding_reference: str, reason: str) -> Cancellation:
+    def cancel(self, binding_reference: str, reason: CancelReason) -> Cancellation:
         """Cancel a bound policy where the insurer allows it."""
 
     def find(self, parcel: Parcel) -> Binding | None:

@@ -14,7 +14,7 @@ from typing import Any
 import requests
 
 from plugin.domain.money import parse_major_units
-from plugin.insurers.base import Binding, Cancellation, Insurer, InsurerRefusedError, Parcel
+from plugin.insurers.base import Binding, Cancellation, CancelReason, Insurer, InsurerRefusedError, Parcel
 from plugin.insurers.http import HttpAnswer, HttpPipeline
 from plugin.iso_codes import currency_exponent
 
@@ -28,7 +28,15 @@ ALPHA3 = {
     "DE": "DEU",
     "FR": "FRA",
 }
-CANCEL_REASONS = frozenset({"CANASD", "CANNLN", "CANPIE", "CANCHP", "CANVAL", "CANREQ", "CANCOP", "CANREP", "CANOTH"})
+# Loadsure's cancellation codes (CANASD, CANNLN, CANPIE, CANCHP, CANVAL, CANREQ, CANCOP, CANREP, CANOTH): every
+# cancellation the plugin makes is one the assured asked for, so each of our reasons is CANREQ.
+CANCEL_CODES: dict[CancelReason, str] = {
+    CancelReason.REFUNDED: "CANREQ",
+    CancelReason.ITEMS_REFUNDED: "CANREQ",
+    CancelReason.ORDER_CANCELLED: "CANREQ",
+    CancelReason.SHIPMENT_CANCELLED: "CANREQ",
+    CancelReason.REQUESTED: "CANREQ",
+}
 DEFAULT_LOOKUP_PATH = "/api/insureLoad/certificates"
 
 
@@ -158,8 +166,8 @@ class LoadsureInsurer(Insurer):
                   and c.get("status", "ACTIVE") == "ACTIVE"]  # fmt: skip
         return self._binding(active[0], parcel) if active else None
 
-    def cancel(self, binding_reference: str, reason: str) -> Cancellation:
-        code = reason if reason in CANCEL_REASONS else "CANREQ"
+    def cancel(self, binding_reference: str, reason: CancelReason) -> Cancellation:
+        code = CANCEL_CODES.get(reason, "CANOTH")
         body = self._ok(
             self._http.send(
                 "POST",

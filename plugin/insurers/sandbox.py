@@ -16,7 +16,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from plugin.insurers.base import Binding, Cancellation, Insurer, Parcel, TransientInsurerError
+from plugin.insurers.base import Binding, Cancellation, CancelReason, Insurer, Parcel, TransientInsurerError
 from plugin.models import SandboxBooking
 
 SANDBOX_RATE = Decimal("0.005")  # 0.5 % of the sum insured, at least 1 minor unit
@@ -82,7 +82,7 @@ class SandboxInsurer(Insurer):
             ).one()
         return self._binding(row)
 
-    def cancel(self, binding_reference: str, reason: str) -> Cancellation:
+    def cancel(self, binding_reference: str, reason: CancelReason) -> Cancellation:
         self._call()
         with self._engine.begin() as connection:
             changed = connection.execute(

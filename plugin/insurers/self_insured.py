@@ -6,7 +6,7 @@ sees what is set aside against what it may owe.
 
 from __future__ import annotations
 
-from plugin.insurers.base import Binding, Cancellation, Insurer, Parcel
+from plugin.insurers.base import Binding, Cancellation, CancelReason, Insurer, Parcel
 
 
 class SelfInsurer(Insurer):
@@ -24,5 +24,5 @@ class SelfInsurer(Insurer):
             reserve=parcel.premium_share,
         )
 
-    def cancel(self, binding_reference: str, reason: str) -> Cancellation:
+    def cancel(self, binding_reference: str, reason: CancelReason) -> Cancellation:
         return Cancellation(cancelled=True, refund=0)

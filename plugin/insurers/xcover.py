@@ -23,6 +23,7 @@ from plugin.domain.money import parse_major_units
 from plugin.insurers.base import (
     Binding,
     Cancellation,
+    CancelReason,
     Insurer,
     InsurerRefusedError,
     Parcel,
@@ -176,7 +177,7 @@ class XCoverInsurer(Insurer):
             certificate_url=booking.get("pds_url") if isinstance(booking.get("pds_url"), str) else None,
         )
 
-    def cancel(self, binding_reference: str, reason: str) -> Cancellation:
+    def cancel(self, binding_reference: str, reason: CancelReason) -> Cancellation:
         preview = self._ok(
             self._http.send(
                 "POST",

@@ -12,7 +12,24 @@ DEFAULT_TIMEOUT_SECONDS = 10.0
 
 
 class StripeApiError(RuntimeError):
-    """Stripe could not be asked (network, auth, or an error answer); the message carries no secret."""
+    """Stripe could not be asked (network, auth, or an error answer); the message carries no secret.
+
+    `retryable`: a later attempt may succeed (the network, Stripe's 5xx, a rate limit); not for a refused
+    key or a bad request, which need a person.
+    """
+
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+# Stripe's own client already repeats a call whose answer was lost (connection errors, 5xx, 409) at once,
+# twice, with the same idempotency key: max_network_retries=2.
+_RETRYABLE = (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError)
+
+
+def _error(what: str, exc: stripe.StripeError) -> StripeApiError:
+    return StripeApiError(f"{what} failed: {type(exc).__name__}", retryable=isinstance(exc, _RETRYABLE))
 
 
 class StripeApi:
@@ -34,7 +51,7 @@ class StripeApi:
             )
             return [item.to_dict() for item in page.auto_paging_iter()]
         except stripe.StripeError as exc:
-            raise StripeApiError(f"listing line items of {session_id} failed: {type(exc).__name__}") from exc
+            raise _error(f"listing line items of {session_id}", exc) from exc
 
     def events(self, since: datetime, types: Iterable[str]) -> list[dict[str, Any]]:
         """The account's events of these types created since `since`, oldest first (Stripe keeps 30 days)."""
@@ -44,5 +61,5 @@ class StripeApi:
             )
             newest_first = [event.to_dict() for event in page.auto_paging_iter()]
         except stripe.StripeError as exc:
-            raise StripeApiError(f"listing events failed: {type(exc).__name__}") from exc
+            raise _error("listing events", exc) from exc
         return list(reversed(newest_first))

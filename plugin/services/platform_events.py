@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 
+from plugin.domain.policies import CancelReason
 from plugin.extensions import db
 from plugin.models import Shop
 from plugin.platforms.shopify import (
@@ -40,7 +41,7 @@ def _refunded_shipments(shop_id: str, fact: OrderRefunded, now: datetime) -> int
             needed[item["sku"]] += item["quantity"]
         if all(left[sku] >= quantity for sku, quantity in needed.items()):
             left -= needed
-            cancel_shipment(shipment, "CANREQ", now)
+            cancel_shipment(shipment, CancelReason.ITEMS_REFUNDED, now)
             cancelled += 1
     return cancelled
 
@@ -63,13 +64,13 @@ def apply_platform_fact(shop: Shop, fact: PlatformFact, now: datetime) -> Record
         shipment.tracking_number = fact.tracking_number or shipment.tracking_number
         shipment.tracking_url = fact.tracking_url or shipment.tracking_url
         if fact.cancelled:
-            cancel_shipment(shipment, "CANREQ", now)
+            cancel_shipment(shipment, CancelReason.SHIPMENT_CANCELLED, now)
             return Recorded("shipment_cancelled")
         if fact.shipment_status:
             record_tracking(shipment, fact.shipment_status, fact.occurred_at)
         return Recorded("shipment_updated")
     if isinstance(fact, OrderCancelled):
-        return Recorded(f"policies_cancelled:{cancel_order(shop.id, fact.order_id, 'CANREQ', now)}")
+        return Recorded(f"policies_cancelled:{cancel_order(shop.id, fact.order_id, CancelReason.ORDER_CANCELLED, now)}")
     count = _refunded_shipments(shop.id, fact, now)
     db.session.flush()
     return Recorded(f"policies_cancelled:{count}")

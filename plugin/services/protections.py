@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import selectinload
 
 from plugin.errors import NotFoundError, ValidationFailedError
 from plugin.extensions import db
-from plugin.models import Protection, rfc3339
-from plugin.services.consents import consent_matches
-from plugin.services.policies import order_policies, policy_body
-from plugin.services.shipments import order_shipments, policy_of, shipment_body
+from plugin.models import Consent, Policy, Protection, Shipment
 
 
 @dataclass(frozen=True)
@@ -28,17 +25,67 @@ class ProtectionFilter:
     starting_after: str | None = None
 
 
-def get_protection(shop_id: str, protection_id: str) -> Protection:
-    """One protection of this shop; another shop's is as unknown as a missing one."""
-    protection = db.session.get(Protection, protection_id)
+@dataclass(frozen=True)
+class OrderRelations:
+    """What protections show beside themselves, loaded for a whole page at once (one query per relation)."""
+
+    shipments: dict[str, list[Shipment]] = field(default_factory=dict)  # by order id, oldest first
+    policies: dict[str, list[Policy]] = field(default_factory=dict)  # by order id, oldest first
+    policy_of_shipment: dict[str, Policy] = field(default_factory=dict)
+    verified_consents: frozenset[str] = frozenset()  # ids of protections whose consent matches their quote
+
+
+@dataclass(frozen=True)
+class ProtectionPage:
+    """Protections with their relations, and whether more follow."""
+
+    rows: list[Protection]
+    has_more: bool
+    related: OrderRelations
+
+
+def order_relations(shop_id: str, protections: list[Protection]) -> OrderRelations:
+    """The shipments, policies and consents of these protections' orders, one query per relation."""
+    orders = sorted({p.order_id for p in protections if p.order_id})
+    related = OrderRelations()
+    if orders:
+        for shipment in db.session.scalars(
+            select(Shipment)
+            .where(Shipment.shop_id == shop_id, Shipment.order_id.in_(orders))
+            .order_by(Shipment.created_at)
+        ):
+            related.shipments.setdefault(shipment.order_id, []).append(shipment)
+        # Each policy's shipment is one of those just loaded: reading policy.shipment costs no query.
+        for policy in db.session.scalars(
+            select(Policy).where(Policy.shop_id == shop_id, Policy.order_id.in_(orders)).order_by(Policy.created_at)
+        ):
+            related.policies.setdefault(policy.order_id, []).append(policy)
+            related.policy_of_shipment[policy.shipment_id] = policy
+    consent_ids = {p.consent_id for p in protections if p.consent_id}
+    consents = (
+        {c.id: c for c in db.session.scalars(select(Consent).where(Consent.id.in_(consent_ids)))} if consent_ids else {}
+    )
+    verified = frozenset(
+        p.id
+        for p in protections
+        if p.consent_id in consents
+        and consents[p.consent_id].shop_id == shop_id
+        and consents[p.consent_id].quote_reference == p.quote_reference
+    )
+    return OrderRelations(related.shipments, related.policies, related.policy_of_shipment, verified)
+
+
+def get_protection(shop_id: str, protection_id: str) -> ProtectionPage:
+    """One protection of this shop with its relations; another shop's is as unknown as a missing one."""
+    protection = db.session.get(Protection, protection_id, options=[selectinload(Protection.payment)])
     if protection is None or protection.shop_id != shop_id:
         raise NotFoundError("No such protection.")
-    return protection
+    return ProtectionPage([protection], False, order_relations(shop_id, [protection]))
 
 
-def list_protections(shop_id: str, query: ProtectionFilter) -> tuple[list[Protection], bool]:
-    """A page of protections, newest first, and whether more follow."""
-    statement = select(Protection).where(Protection.shop_id == shop_id)
+def list_protections(shop_id: str, query: ProtectionFilter) -> ProtectionPage:
+    """A page of protections, newest first, with their relations, and whether more follow."""
+    statement = select(Protection).where(Protection.shop_id == shop_id).options(selectinload(Protection.payment))
     if query.order_id is not None:
         statement = statement.where(Protection.order_id == query.order_id)
     if query.status is not None:
@@ -62,39 +109,5 @@ def list_protections(shop_id: str, query: ProtectionFilter) -> tuple[list[Protec
             statement.order_by(Protection.created_at.desc(), Protection.id.desc()).limit(query.limit + 1)
         )
     )
-    return rows[: query.limit], len(rows) > query.limit
-
-
-def protection_body(protection: Protection) -> dict[str, Any]:
-    """The contract's protection object."""
-    payment = protection.payment
-    shipments = order_shipments(protection.shop_id, protection.order_id) if protection.order_id else []
-    policies = order_policies(protection.shop_id, protection.order_id) if protection.order_id else []
-    return {
-        "id": protection.id,
-        "object": "protection",
-        "order_id": protection.order_id,
-        "status": protection.status,
-        "review_reason": protection.review_reason,
-        "disputed": protection.disputed,
-        "currency": protection.currency,
-        "declared_value": protection.declared_value_amount,
-        "premium": protection.premium_amount,
-        "customer_price": protection.customer_price_amount,
-        "merchant_contribution": protection.merchant_contribution_amount,
-        "amount_charged": protection.charged_amount,
-        "amount_refunded": payment.amount_refunded if payment else 0,
-        "payment_intent": protection.payment_intent,
-        "checkout_session": protection.checkout_session,
-        "customer_email": protection.customer_email,
-        "consent": protection.consent_id,
-        "consent_verified": consent_matches(protection.shop_id, protection.consent_id, protection.quote_reference),
-        "quote": protection.quote_reference,
-        "quote_expires_at": rfc3339(protection.quote_expires_at),
-        "line_item_check": protection.line_item_check,
-        "voided_at": rfc3339(protection.voided_at),
-        "created_at": rfc3339(protection.created_at),
-        "updated_at": rfc3339(protection.updated_at),
-        "shipments": [shipment_body(shipment, policy_of(shipment)) for shipment in shipments],
-        "policies": [policy_body(policy) for policy in policies],
-    }
+    page = rows[: query.limit]
+    return ProtectionPage(page, len(rows) > query.limit, order_relations(shop_id, page))

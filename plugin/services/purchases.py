@@ -13,6 +13,8 @@ from sqlalchemy.exc import IntegrityError
 
 from plugin.domain import quote_token
 from plugin.domain.ids import new_id
+from plugin.domain.policies import CancelReason
+from plugin.domain.protections import ProtectionStatus, protection_transition
 from plugin.domain.purchases import (
     AMOUNT_KEY,
     CONSENT_KEY,
@@ -30,11 +32,13 @@ from plugin.domain.purchases import (
 )
 from plugin.extensions import db
 from plugin.models import Payment, Protection, Shop, StripeRefund, WebhookDelivery
+from plugin.services import jobs
 from plugin.services.policies import order_policies, request_cancellation
 
 log = logging.getLogger(__name__)
 
-ACTIVE, VOIDED, NEEDS_REVIEW = "active", "voided", "needs_review"
+ACTIVE, VOIDED, NEEDS_REVIEW = ProtectionStatus.ACTIVE, ProtectionStatus.VOIDED, ProtectionStatus.NEEDS_REVIEW
+CONFIRM_LINE_ITEMS = "confirm_line_items"
 _COUNTED_REFUND_STATES = {"succeeded", "pending", "requires_action"}
 _WRITE_ATTEMPTS = 3
 
@@ -89,7 +93,6 @@ def _new_protection(
     payment: Payment,
     fact: PaymentSucceeded,
     quote_secrets: Sequence[str],
-    line_items_checkable: bool,
 ) -> Protection:
     metadata = fact.metadata
     reference = metadata[QUOTE_KEY][:500]
@@ -125,10 +128,22 @@ def _new_protection(
         payment_intent=payment.payment_intent,
         checkout_session=payment.checkout_session,
         customer_email=fact.customer_email,
-        line_item_check="pending" if (fact.checkout_session and line_items_checkable) else "not_applicable",
+        line_item_check="not_applicable",
     )
     db.session.add(protection)  # one per payment: the unique constraint is enforced at commit
     return protection
+
+
+def _check_line_items(protection: Protection, now: datetime) -> None:
+    """Mark the protection's Checkout line as to be confirmed, and queue the job that asks Stripe."""
+    protection.line_item_check = "pending"
+    jobs.enqueue(
+        shop_id=protection.shop_id,
+        kind=CONFIRM_LINE_ITEMS,
+        subject=protection.id,
+        idempotency_key=f"line_items-{protection.id}",
+        now=now,
+    )
 
 
 def _settle_money(payment: Payment, protection: Protection | None, now: datetime) -> None:
@@ -139,11 +154,12 @@ def _settle_money(payment: Payment, protection: Protection | None, now: datetime
     fully_refunded = payment.amount is not None and payment.amount_refunded >= payment.amount > 0
     if fully_refunded and protection.status != VOIDED:
         # The money went back: no cover. Parcels already shipped have their policies cancelled where the
-        # insurer allows it (bought ones by the worker, pending ones at once).
-        protection.status = VOIDED
+        # insurer allows it (bought ones by a job, pending ones at once).
+        protection.status = protection_transition(protection.status, VOIDED)
         protection.voided_at = now
         if protection.order_id:
-            request_cancellation(order_policies(protection.shop_id, protection.order_id), "CANREQ", now)
+            policies = order_policies(protection.shop_id, protection.order_id)
+            request_cancellation(policies, CancelReason.REFUNDED, now)
 
 
 def _on_succeeded(shop: Shop, fact: PaymentSucceeded, ctx: PurchaseContext) -> Recorded:
@@ -162,7 +178,7 @@ def _on_succeeded(shop: Shop, fact: PaymentSucceeded, ctx: PurchaseContext) -> R
     if QUOTE_KEY in fact.metadata:
         payment.protected = True
         if protection is None:
-            protection = _new_protection(shop, payment, fact, ctx.quote_secrets, ctx.line_items_checkable)
+            protection = _new_protection(shop, payment, fact, ctx.quote_secrets)
             outcome = "protection_created"
         else:
             outcome = "protection_confirmed"
@@ -171,7 +187,7 @@ def _on_succeeded(shop: Shop, fact: PaymentSucceeded, ctx: PurchaseContext) -> R
         protection.checkout_session = protection.checkout_session or fact.checkout_session
         protection.payment_intent = protection.payment_intent or fact.payment_intent
         if protection.line_item_check == "not_applicable" and fact.checkout_session and ctx.line_items_checkable:
-            protection.line_item_check = "pending"
+            _check_line_items(protection, ctx.now)
     _settle_money(payment, protection, ctx.now)
     return Recorded(outcome, protection_id=protection.id if protection else None)
 
@@ -280,12 +296,12 @@ def record_delivery(
     raise RuntimeError(f"delivery {delivery_id} conflicted {_WRITE_ATTEMPTS} times")
 
 
-def confirm_line_items(protection_id: str, list_line_items: Callable[[str], list[Mapping[str, Any]]]) -> str:
-    """Check a Checkout Session's protection line against sp_amount; a disagreement needs review."""
+def apply_line_items(protection_id: str, lines: Sequence[Mapping[str, Any]], now: datetime) -> str:
+    """Check a Checkout Session's protection line against sp_amount; a disagreement needs review (the
+    caller commits)."""
     protection = db.session.get(Protection, protection_id)
-    if protection is None or protection.line_item_check != "pending" or not protection.checkout_session:
+    if protection is None or protection.line_item_check != "pending":
         return protection.line_item_check if protection else "missing_protection"
-    lines = list_line_items(protection.checkout_session)
     matching = [line for line in lines if is_protection_line(line)]
     if not matching:
         result, reason = "missing", ReviewReason.LINE_ITEM_MISSING
@@ -295,6 +311,20 @@ def confirm_line_items(protection_id: str, list_line_items: Callable[[str], list
         result, reason = "confirmed", None
     protection.line_item_check = result
     if reason is not None and protection.status == ACTIVE:
-        protection.status, protection.review_reason = NEEDS_REVIEW, str(reason)
+        protection.status = protection_transition(protection.status, NEEDS_REVIEW)
+        protection.review_reason = str(reason)
+    return result
+
+
+def confirm_line_items(
+    protection_id: str, list_line_items: Callable[[str], list[Mapping[str, Any]]], now: datetime
+) -> str:
+    """Ask for the session's line items now and record the check (for `flask stripe reconcile`)."""
+    protection = db.session.get(Protection, protection_id)
+    if protection is None or protection.line_item_check != "pending" or not protection.checkout_session:
+        return protection.line_item_check if protection else "missing_protection"
+    session_id = protection.checkout_session
+    db.session.commit()  # no transaction stays open while Stripe is asked
+    result = apply_line_items(protection_id, list_line_items(session_id), now)
     db.session.commit()
     return result

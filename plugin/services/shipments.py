@@ -13,14 +13,15 @@ from sqlalchemy.exc import IntegrityError
 from plugin.domain.ids import new_id
 from plugin.domain.policies import (
     TRACKING_STATUSES,
+    CancelReason,
     PolicyStatus,
     ProviderRule,
     choose_provider,
     insured_value,
 )
 from plugin.extensions import db
-from plugin.models import Payment, Policy, Protection, Shipment, Shop, TrackingEvent, rfc3339
-from plugin.services.policies import order_policies, policy_body, request_cancellation
+from plugin.models import Payment, Policy, Protection, Shipment, Shop, TrackingEvent
+from plugin.services.policies import enqueue_bind, order_policies, request_cancellation
 from plugin.services.settings import effective_settings
 
 
@@ -162,6 +163,7 @@ def add_shipment(shop: Shop, request: ShipmentRequest, now: datetime) -> Recorde
             next_attempt_at=now,
         )
         db.session.add(policy)
+        enqueue_bind(policy, now)  # the purchase is a job, committed with the policy
     return RecordedShipment(shipment, policy, created=True)
 
 
@@ -217,7 +219,7 @@ def record_tracking(
         shipment.delivered_at = occurred_at
 
 
-def cancel_shipment(shipment: Shipment, reason: str, now: datetime) -> None:
+def cancel_shipment(shipment: Shipment, reason: CancelReason, now: datetime) -> None:
     """The store cancelled the shipment: its policy is cancelled (through the insurer if bought)."""
     shipment.cancelled_at = shipment.cancelled_at or now
     shipment.tracking_status = "cancelled"
@@ -226,33 +228,9 @@ def cancel_shipment(shipment: Shipment, reason: str, now: datetime) -> None:
         request_cancellation([policy], reason, now)
 
 
-def cancel_order(shop_id: str, order_id: str, reason: str, now: datetime) -> int:
+def cancel_order(shop_id: str, order_id: str, reason: CancelReason, now: datetime) -> int:
     """Cancel every policy of the order (refunded or cancelled after shipment)."""
     return request_cancellation(order_policies(shop_id, order_id), reason, now)
-
-
-def shipment_body(shipment: Shipment, policy: Policy | None) -> dict[str, Any]:
-    """The shipment as the API shows it, with its policy."""
-    return {
-        "id": shipment.id,
-        "object": "shipment",
-        "shipment_id": shipment.shipment_ref,
-        "order_id": shipment.order_id,
-        "protection": shipment.protection_id,
-        "carrier": shipment.carrier,
-        "tracking_number": shipment.tracking_number,
-        "tracking_url": shipment.tracking_url,
-        "tracking_status": shipment.tracking_status,
-        "last_tracking_at": rfc3339(shipment.last_tracking_at),
-        "shipped_at": rfc3339(shipment.shipped_at),
-        "delivered_at": rfc3339(shipment.delivered_at),
-        "cancelled_at": rfc3339(shipment.cancelled_at),
-        "items": shipment.items,
-        "items_value": shipment.items_value_amount,
-        "currency": shipment.currency,
-        "uninsured_reason": shipment.uninsured_reason,
-        "policy": policy_body(policy) if policy is not None else None,
-    }
 
 
 def order_shipments(shop_id: str, order_id: str) -> list[Shipment]:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from plugin.insurers.base import InsurerRefusedError, TransientInsurerError
+from plugin.insurers.base import CancelReason, InsurerRefusedError, TransientInsurerError
 from plugin.insurers.loadsure import LoadsureInsurer
 
 BASE = "https://loadsure.test"
@@ -63,9 +63,9 @@ def test_find_nothing(http, parcel):
     assert insurer().find(parcel) is None
 
 
-def test_cancel_with_a_reason_code(http):
+def test_cancel_sends_loadsures_code_for_our_reason(http):
     http.post(
         f"{BASE}/api/insureLoad/cancelCertificate", json={"certificateNumber": "LS-000123", "status": "CANCELLED"}
     )
-    assert insurer().cancel("LS-000123", "made-up").cancelled
+    assert insurer().cancel("LS-000123", CancelReason.ORDER_CANCELLED).cancelled
     assert json.loads(http.calls[0].request.body)["cancellationReason"] == "CANREQ"

@@ -12,7 +12,13 @@ from urllib.parse import unquote
 import pytest
 import requests
 
-from plugin.insurers.base import InsurerAuthError, InsurerConfigError, InsurerRefusedError, TransientInsurerError
+from plugin.insurers.base import (
+    CancelReason,
+    InsurerAuthError,
+    InsurerConfigError,
+    InsurerRefusedError,
+    TransientInsurerError,
+)
 from plugin.insurers.xcover import XCoverInsurer
 
 BASE = "https://xcover.test/xcover"
@@ -128,7 +134,7 @@ def test_an_unreadable_success_is_an_unclear_outcome(http, parcel):
 def test_cancel_previews_then_confirms(http):
     http.post(f"{BASE}/partners/P1/bookings/{PACKAGE}/cancel", json={"cancellation_id": "c-9", "total_refund": 12.5})
     http.post(f"{BASE}/partners/P1/bookings/{PACKAGE}/confirm_cancellation/c-9/", json={"status": "CANCELLED"})
-    outcome = insurer().cancel(PACKAGE, "CANREQ")
+    outcome = insurer().cancel(PACKAGE, CancelReason.REQUESTED)
     assert outcome.cancelled
     assert json.loads(http.calls[0].request.body) == {"preview": True}
 

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 
 import pytest
 import responses
+from sqlalchemy import func, select
 
+from plugin.extensions import db
+from plugin.models import Job, utcnow
+from plugin.worker import Worker
 from tests.conftest import bearer
 from tests.stripe_helpers import (
     configure_stripe,
@@ -61,10 +66,16 @@ def item(amount_total: int, protection: bool, item_id: str):
         ([item(50000, False, "li_1")], "missing", "needs_review"),
     ],
 )
-def test_checkout_protection_line_is_confirmed_with_stripe(client, keyed_shop, stripe_api, lines, check, status):
+def test_checkout_protection_line_is_confirmed_by_a_job_not_the_webhook(
+    app, client, keyed_shop, stripe_api, lines, check, status
+):
     stripe_api.get(LINE_ITEMS, json=line_items_page(*lines))
     quote = quote_for(client, keyed_shop)
     deliver(client, keyed_shop.shop.id, session_event(protected_metadata(quote), session_id="cs_li"))
+    assert len(stripe_api.calls) == 0  # the webhook request never calls Stripe's API
+    [queued] = protections(client, keyed_shop)
+    assert queued["line_item_check"] == "pending"
+    assert Worker(app).drain().jobs_succeeded == 1
     [protection] = protections(client, keyed_shop)
     assert (protection["line_item_check"], protection["status"]) == (check, status)
     request = stripe_api.calls[0].request
@@ -72,13 +83,22 @@ def test_checkout_protection_line_is_confirmed_with_stripe(client, keyed_shop, s
     assert request.headers["Authorization"] == "Bearer rk_test_merchantkey0000"
 
 
-def test_stripe_being_down_leaves_the_check_pending_and_the_delivery_accepted(client, keyed_shop, stripe_api):
+def test_stripe_being_down_leaves_the_check_pending_and_its_job_backing_off(app, client, keyed_shop, stripe_api):
     stripe_api.get(LINE_ITEMS, status=500, json={"error": {"message": "boom"}})
     quote = quote_for(client, keyed_shop)
     response = deliver(client, keyed_shop.shop.id, session_event(protected_metadata(quote), session_id="cs_down"))
     assert response.status_code == 200
+    stats = Worker(app, jitter=lambda: 0.5).drain()
+    assert stats.jobs_retrying == 1 and not stats.ok
+    # Stripe's client repeated the lost answer at once, twice, before the job backed off.
+    assert len(stripe_api.calls) == 3
     [protection] = protections(client, keyed_shop)
     assert (protection["line_item_check"], protection["status"]) == ("pending", "active")
+    with app.app_context():
+        job = db.session.scalars(select(Job).where(Job.kind == "confirm_line_items")).one()
+        assert (job.status, job.attempts) == ("retrying", 1)
+        assert "APIError" in job.last_error
+        assert timedelta(seconds=599) < job.next_attempt_at - utcnow() <= timedelta(seconds=600)
 
 
 def test_reconcile_applies_missed_events_once_and_retries_pending_checks(app, client, keyed_shop, stripe_api):
@@ -112,7 +132,7 @@ def test_reconcile_needs_a_stripe_key(app, shop):
     assert result.exit_code != 0 and "stripe.api_key" in result.output
 
 
-def test_api_key_never_appears_in_settings_or_errors(client, keyed_shop, stripe_api):
+def test_api_key_never_appears_in_settings_or_errors(app, client, keyed_shop, stripe_api):
     stripe_api.get(
         LINE_ITEMS,
         status=401,
@@ -120,10 +140,36 @@ def test_api_key_never_appears_in_settings_or_errors(client, keyed_shop, stripe_
     )
     quote = quote_for(client, keyed_shop)
     deliver(client, keyed_shop.shop.id, session_event(protected_metadata(quote), session_id="cs_401"))
+    stats = Worker(app).drain()
+    assert stats.jobs_failed == 1  # a refused key is not retried: it needs the merchant
     settings = client.get("/api/v1/settings", headers=bearer(keyed_shop.keys.secret_key)).get_data(as_text=True)
     assert "merchantkey" not in settings
+    assert "merchantkey" not in json.dumps(stats.report())
+    with app.app_context():
+        job = db.session.scalars(select(Job)).one()
+        assert (
+            job.status == "failed" and "AuthenticationError" in job.last_error and "merchantkey" not in job.last_error
+        )
 
 
-def test_unprotected_payments_ask_stripe_nothing(client, keyed_shop, stripe_api):
+def test_unprotected_payments_ask_stripe_nothing(app, client, keyed_shop, stripe_api):
     deliver(client, keyed_shop.shop.id, payment_intent_event({}))
+    Worker(app).drain()
     assert len(stripe_api.calls) == 0
+
+
+def test_a_repeated_delivery_queues_one_job(app, client, keyed_shop, stripe_api):
+    stripe_api.get(LINE_ITEMS, json=line_items_page(item(1000, True, "li_p")))
+    quote = quote_for(client, keyed_shop)
+    event = session_event(protected_metadata(quote), session_id="cs_twice")
+    completed = session_event(
+        protected_metadata(quote), session_id="cs_twice", event_type="checkout.session.async_payment_succeeded"
+    )
+    for delivery in (event, event, completed):
+        assert deliver(client, keyed_shop.shop.id, delivery).status_code == 200
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Job)) == 1
+    Worker(app).drain()
+    assert len(stripe_api.calls) == 1
+    [protection] = protections(client, keyed_shop)
+    assert protection["line_item_check"] == "confirmed"

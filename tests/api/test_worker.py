@@ -16,8 +16,9 @@ from sqlalchemy import func, select
 from plugin.extensions import db
 from plugin.insurers.base import Binding, Cancellation, Insurer, InsurerRefusedError, TransientInsurerError
 from plugin.insurers.registry import insurer_for
+from plugin.jobs import policies as policy_jobs
 from plugin.models import Policy, SandboxBooking, utcnow
-from plugin.worker import PolicyWorker
+from plugin.worker import Worker
 from tests.conftest import bearer, make_environ
 from tests.stripe_helpers import charge_refunded_event, deliver, protected_order
 
@@ -68,9 +69,9 @@ class ScriptedInsurer(Insurer):
         return Cancellation(cancelled=True)
 
 
-def worker(app, insurer: Insurer | None = None, clock: Clock | None = None, **kwargs) -> PolicyWorker:
+def worker(app, insurer: Insurer | None = None, clock: Clock | None = None, **kwargs) -> Worker:
     factory = (lambda *args, **kw: insurer) if insurer is not None else insurer_for
-    return PolicyWorker(app, insurer_factory=factory, clock=clock or Clock(), jitter=lambda: 0.5, **kwargs)
+    return Worker(app, insurer_factory=factory, clock=clock or Clock(), jitter=lambda: 0.5, **kwargs)
 
 
 def ship(client, shop, shipment_id="ful_1", order_id="1001", **body):
@@ -104,11 +105,13 @@ def test_drain_binds_through_the_sandbox(app, client, shop):
 def test_transient_failures_then_success_book_exactly_once(app, client, shop):
     protected_order(client, shop)
     pending = ship(client, shop)["policy"]
-    insurer = ScriptedInsurer([TransientInsurerError("timed out"), TransientInsurerError("HTTP 503")])
+    insurer = ScriptedInsurer(
+        [TransientInsurerError("HTTP 429", status=429), TransientInsurerError("HTTP 423", status=423)]
+    )
     clock = Clock()
     worker(app, insurer, clock).drain()
     first = policy(client, shop, pending["id"])
-    assert (first["status"], first["attempts"], first["last_error"]) == ("retrying", 1, "timed out")
+    assert (first["status"], first["attempts"], first["last_error"]) == ("retrying", 1, "HTTP 429")
     assert worker(app, insurer, clock).drain().bound == 0  # not due before its backoff
     clock.advance(minutes=11)
     worker(app, insurer, clock).drain()
@@ -119,18 +122,26 @@ def test_transient_failures_then_success_book_exactly_once(app, client, shop):
     assert insurer.purchases == 1
 
 
+class Killed(BaseException):
+    """The process dies here (SIGKILL): nothing after this line of the worker runs."""
+
+
+def crash_after_the_insurer_answered(monkeypatch):
+    def crash(*_args, **_kwargs):
+        raise Killed("killed after the insurer answered")
+
+    monkeypatch.setattr(policy_jobs, "_record_bound", crash)
+
+
 def test_a_crash_between_the_insurers_success_and_our_commit_books_once(app, client, shop, monkeypatch):
     protected_order(client, shop)
     pending = ship(client, shop)["policy"]
     clock = Clock()
     crashing = worker(app, clock=clock)
-
-    def crash(*_args, **_kwargs):
-        raise RuntimeError("killed after the insurer answered")
-
-    monkeypatch.setattr(crashing, "_record_bound", crash)
-    with pytest.raises(RuntimeError):
+    crash_after_the_insurer_answered(monkeypatch)
+    with pytest.raises(Killed):
         crashing.drain()
+    monkeypatch.undo()
     assert sandbox_bookings(app) == 1
     assert policy(client, shop, pending["id"])["status"] == "pending"
     clock.advance(minutes=6)  # the dead worker's lease lapses
@@ -145,9 +156,10 @@ def test_without_idempotency_an_unclear_outcome_is_looked_up_before_buying_again
     insurer = ScriptedInsurer(idempotent=False)
     clock = Clock()
     crashing = worker(app, insurer, clock)
-    monkeypatch.setattr(crashing, "_record_bound", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("killed")))
-    with pytest.raises(RuntimeError):
+    crash_after_the_insurer_answered(monkeypatch)
+    with pytest.raises(Killed):
         crashing.drain()
+    monkeypatch.undo()
     clock.advance(minutes=6)
     worker(app, insurer, clock).drain()
     assert insurer.purchases == 1 and insurer.calls == 1  # found by our reference, not bought again
@@ -177,7 +189,7 @@ def test_only_failed_or_retrying_policies_can_be_retried(app, client, shop):
 def test_attempts_run_out_after_eight(app, client, shop):
     protected_order(client, shop)
     pending = ship(client, shop)["policy"]
-    insurer = ScriptedInsurer([TransientInsurerError(f"HTTP 503 #{n}") for n in range(20)])
+    insurer = ScriptedInsurer([TransientInsurerError(f"HTTP 429 #{n}", status=429) for n in range(20)])
     clock = Clock()
     for _ in range(12):
         worker(app, insurer, clock).drain()
@@ -247,9 +259,10 @@ def test_xcover_through_the_worker_with_a_replayed_booking(app, client, shop, mo
         http.post(f"{base}/quotes/", json=package, status=201)
         http.post(f"{base}/bookings/PKG-1/", json={**package, "status": "CONFIRMED"})
         crashing = worker(app, clock=clock)
-        monkeypatch.setattr(crashing, "_record_bound", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("killed")))
-        with pytest.raises(RuntimeError):
+        crash_after_the_insurer_answered(monkeypatch)
+        with pytest.raises(Killed):
             crashing.drain()
+        monkeypatch.undo()
         first_keys = [call.request.headers["x-idempotency-key"] for call in http.calls]
         http.replace(responses.POST, f"{base}/quotes/", json=package, status=409)
         http.replace(responses.POST, f"{base}/bookings/PKG-1/", json={**package, "status": "CONFIRMED"}, status=409)

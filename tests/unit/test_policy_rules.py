@@ -2,6 +2,7 @@ from datetime import timedelta
 
 import pytest
 
+from plugin.domain.jobs import DEFAULT_RETRY_BASE, backoff
 from plugin.domain.policies import (
     MAX_ATTEMPTS,
     PolicyStatus,
@@ -10,8 +11,11 @@ from plugin.domain.policies import (
     choose_provider,
     insured_value,
     prorated,
-    retry_delay,
 )
+
+
+def retry_delay(attempts, random):
+    return backoff(attempts, DEFAULT_RETRY_BASE, random)
 
 
 def test_backoff_doubles_with_jitter_and_spans_about_a_day():
