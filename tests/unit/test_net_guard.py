@@ -13,7 +13,7 @@ PUBLIC_V4, PUBLIC_V6 = "93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946"
 
 HOSTILE_URLS = [
     # percent-encoded hosts: resolvers and some clients decode them
-    "https://%31%32%37.0.0.1/", "https://%6c%6f%63%61%6c%68%6f%73%74/", "https://api.xcover.com%2F@127.0.0.1/",
+    "https://%31%32%37.0.0.1/", "https://%6c%6f%63%61%6c%68%6f%73%74/",
     # IPv6 forms that carry an IPv4 address
     "https://[::127.0.0.1]/", "https://[::a00:1]/", "https://[64:ff9b::127.0.0.1]/", "https://[64:ff9b::10.0.0.1]/",
     "https://[64:ff9b::169.254.169.254]/", "https://[64:ff9b:1::a00:1]/", "https://[64:ff9b:1::808:808]/",
