@@ -225,7 +225,10 @@ class GuardedSession(requests.Session):
 
 
 def guarded_session(*, allow_private: bool = False, resolver: Resolver | None = None) -> requests.Session:
-    """A session for outbound calls to merchant-configured URLs (insurers, webhooks): pinned, checked, no redirects."""
+    """A session for outbound calls to merchant-configured URLs (insurers, webhooks): pinned, checked, no redirects.
+
+    A refused host raises UnsafeUrlError (not retryable); an unresolvable one raises requests.ConnectionError.
+    """
     session = GuardedSession()
     session.trust_env = False  # HTTPS_PROXY and friends would route around the pinned address
     adapter = PinnedAdapter(allow_private=allow_private, resolver=resolver)
