@@ -1,4 +1,4 @@
-"""The pipeline every HTTP adapter shares: build → send (timeout, SSRF check) → parse → classify → scrub."""
+"""The pipeline every HTTP adapter shares: build → send (timeout, pinned checked address) → parse → classify → scrub."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from plugin.insurers.base import (
     InsurerRefusedError,
     TransientInsurerError,
 )
-from plugin.net_guard import UnsafeUrlError, check_insurer_url
+from plugin.net_guard import Resolver, UnsafeUrlError, check_insurer_url, guarded_session
 
 log = logging.getLogger(__name__)
 DEFAULT_TIMEOUT = (5.0, 20.0)  # connect, read (seconds)
@@ -54,16 +54,16 @@ class HttpPipeline:
         *,
         secrets: Iterable[str],
         allow_private: bool,
-        resolve_hosts: bool = True,
         session: requests.Session | None = None,
+        resolver: Resolver | None = None,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         status_errors: Mapping[int, type[InsurerError]] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._secrets = [secret for secret in secrets if secret]
         self._allow_private = allow_private
-        self._resolve_hosts = resolve_hosts
-        self._session = session or requests.Session()
+        # The session resolves each request's host once, checks every address and connects to the checked one.
+        self._session = session or guarded_session(allow_private=allow_private, resolver=resolver)
         self._timeout = timeout
         self._status_errors = {**STATUS_ERRORS, **(status_errors or {})}
 
@@ -85,8 +85,8 @@ class HttpPipeline:
         """One request; the answer whatever its status (classify() decides what a status means)."""
         url = f"{self.base_url}/{path.lstrip('/')}"
         try:
-            # Checked at every call, not only when saved: DNS may have changed since (rebinding).
-            check_insurer_url(url, allow_private=self._allow_private, resolve=self._resolve_hosts)
+            # The spelling is checked here; the addresses are checked by the session, once, at connect time.
+            check_insurer_url(url, allow_private=self._allow_private, resolve=False)
         except UnsafeUrlError as exc:
             raise InsurerConfigError(f"insurer base_url {exc}") from exc
         request_headers = dict(headers(method, url) if callable(headers) else headers or {})
@@ -95,14 +95,29 @@ class HttpPipeline:
             request_headers.setdefault("Content-Type", "application/json")
         try:
             response = self._session.request(
-                method, url, data=body, params=params, headers=request_headers, timeout=self._timeout
+                method,
+                url,
+                data=body,
+                params=params,
+                headers=request_headers,
+                timeout=self._timeout,
+                allow_redirects=False,
             )
+        except UnsafeUrlError as exc:
+            raise InsurerConfigError(f"insurer base_url {exc}") from exc
         except requests.Timeout as exc:
             raise TransientInsurerError(f"{method} {path}: timed out") from exc
         except requests.ConnectionError as exc:
             raise TransientInsurerError(f"{method} {path}: connection failed ({type(exc).__name__})") from exc
         except requests.RequestException as exc:
             raise TransientInsurerError(f"{method} {path}: {type(exc).__name__}") from exc
+        if 300 <= response.status_code < 400:
+            # Following it would send the credentials to a URL nobody checked (another host, or plain http).
+            raise InsurerRefusedError(
+                f"{method} {path}: the insurer answered with a redirect (HTTP {response.status_code}), "
+                "which is not followed; check insurer.config.base_url",
+                status=response.status_code,
+            )
         try:
             parsed = json.loads(response.text, parse_float=Decimal) if response.text.strip() else None
         except ValueError:

@@ -64,15 +64,12 @@ class LoadsureInsurer(Insurer):
         base_url: str,
         api_key: str,
         allow_private: bool = False,
-        resolve_hosts: bool = True,
         session: requests.Session | None = None,
         lookup_path: str = DEFAULT_LOOKUP_PATH,
     ) -> None:
         self._headers = {"Authorization": f"Bearer {api_key}"}
         self._lookup_path = lookup_path
-        self._http = HttpPipeline(
-            base_url, secrets=[api_key], allow_private=allow_private, resolve_hosts=resolve_hosts, session=session
-        )
+        self._http = HttpPipeline(base_url, secrets=[api_key], allow_private=allow_private, session=session)
 
     def _ok(self, answer: HttpAnswer, what: str) -> Mapping[str, Any]:
         if not 200 <= answer.status < 300:

@@ -25,7 +25,10 @@ def insurer_for(
     allow_private: bool,
     resolve_hosts: bool = True,
 ) -> Insurer:
-    """The adapter for `provider`; a missing credential is a configuration error the merchant can fix."""
+    """The adapter for `provider`; a missing credential is a configuration error the merchant can fix.
+
+    `resolve_hosts` only matters when settings are saved: calls always resolve, once, in the pinned transport.
+    """
     settings = {**PROVIDER_DEFAULT_CONFIG.get(provider, {}), **config}
 
     def need(name: str) -> str:
@@ -49,10 +52,7 @@ def insurer_for(
             api_key=need("api_key"),
             api_secret=need("api_secret"),
             allow_private=allow_private,
-            resolve_hosts=resolve_hosts,
         )
     if provider == "loadsure":
-        return LoadsureInsurer(
-            base_url=need("base_url"), api_key=need("api_key"), allow_private=allow_private, resolve_hosts=resolve_hosts
-        )
+        return LoadsureInsurer(base_url=need("base_url"), api_key=need("api_key"), allow_private=allow_private)
     raise InsurerConfigError(f"unknown insurer provider {provider!r}")

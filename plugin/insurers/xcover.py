@@ -61,7 +61,6 @@ class XCoverInsurer(Insurer):
         api_key: str,
         api_secret: str,
         allow_private: bool = False,
-        resolve_hosts: bool = True,
         session: requests.Session | None = None,
     ) -> None:
         self._partner = partner_code
@@ -71,7 +70,6 @@ class XCoverInsurer(Insurer):
             base_url,
             secrets=[api_key, api_secret],
             allow_private=allow_private,
-            resolve_hosts=resolve_hosts,
             session=session,
         )
 

@@ -16,7 +16,7 @@ PURCHASED = {"certificateNumber": "LS-000123", "status": "ACTIVE", "limit": 500,
 
 
 def insurer() -> LoadsureInsurer:
-    return LoadsureInsurer(base_url=BASE, api_key="ls_secret_key_42", resolve_hosts=False)
+    return LoadsureInsurer(base_url=BASE, api_key="ls_secret_key_42")
 
 
 def test_quote_token_then_purchase(http, parcel):

@@ -33,10 +33,8 @@ BOOKED = {"id": PACKAGE, "status": "CONFIRMED", "total_price": 12.5, "currency":
 
 
 def insurer(**kwargs) -> XCoverInsurer:
-    # Hosts are not looked up in DNS here: a resolver that times out would make the suite slow, not wrong.
-    return XCoverInsurer(
-        base_url=BASE, partner_code="P1", api_key=API_KEY, api_secret=API_SECRET, resolve_hosts=False, **kwargs
-    )
+    # No DNS here: `responses` replaces HTTPAdapter.send, so the pinned transport's resolver is never reached.
+    return XCoverInsurer(base_url=BASE, partner_code="P1", api_key=API_KEY, api_secret=API_SECRET, **kwargs)
 
 
 def test_quote_then_book_with_signed_idempotent_requests(http, parcel):
