@@ -22,6 +22,20 @@ def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:
+    """A non-negative number of seconds from the environment."""
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 86_400:
+        raise ConfigurationError(f"{name} must be a number of seconds, such as 5")
+    return value
+
+
 def database_url(raw: str | None, instance_path: str) -> str:
     """The SQLAlchemy URL: the embedded SQLite file by default, psycopg 3 for any PostgreSQL URL."""
     if not raw:
@@ -69,6 +83,7 @@ def load_config(environ: Mapping[str, str], instance_path: str) -> dict[str, Any
         "RATELIMIT_STORAGE_URI": environ.get("RATE_LIMIT_STORAGE_URI", "memory://"),
         "ALLOW_PRIVATE_INSURER_HOSTS": _flag(environ, "ALLOW_PRIVATE_INSURER_HOSTS", False),
         "MIGRATIONS_DIR": environ.get("MIGRATIONS_DIR", str(MIGRATIONS_DIR)),
+        "KEY_CACHE_SECONDS": _seconds(environ, "KEY_CACHE_SECONDS", 5.0),
         "LOG_LEVEL": environ.get("LOG_LEVEL", "INFO"),
     }
 
