@@ -156,7 +156,7 @@ def test_the_whole_chain_from_quote_to_insured_parcel(app, page, live_server, de
         page.screenshot(path=str(artifacts / "demo-checkout.png"), full_page=True)
         page.click("#pay")
         page.wait_for_url("**/demo/orders/*")
-        page.locator("#protection-status", has_text="active").wait_for()
+        page.locator("#protection-status", has_text="Protected").wait_for()
         assert "✓" in page.locator("#protection-consent").inner_text()  # the consent is linked
         page.click("#ship")
         page.locator("tr.parcel[data-policy-status=bound]").wait_for(timeout=15_000)
