@@ -73,8 +73,12 @@
     choice = event.detail;
     refresh();
   });
-  form.addEventListener("input", update);
-  form.addEventListener("change", update);
+  function edited(event) {
+    if (event.target === widget) return; // the shopper's choice in the widget (a composed input event) is not a cart change
+    update();
+  }
+  form.addEventListener("input", edited);
+  form.addEventListener("change", edited);
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     var status = document.getElementById("status");
