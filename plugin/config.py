@@ -28,12 +28,27 @@ def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
 
 
 def _seconds(environ: Mapping[str, str], name: str, default: int) -> int:
+    """A whole, positive number of seconds from the environment."""
     value = (environ.get(name) or "").strip()
     if not value:
         return default
     if not value.isdigit() or int(value) <= 0:
         raise ConfigurationError(f"{name} must be a whole number of seconds above 0, not {value!r}")
     return int(value)
+
+
+def _fractional_seconds(environ: Mapping[str, str], name: str, default: float) -> float:
+    """A non-negative number of seconds from the environment."""
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 86_400:
+        raise ConfigurationError(f"{name} must be a number of seconds, such as 5")
+    return value
 
 
 def database_url(raw: str | None, instance_path: str) -> str:
@@ -85,6 +100,7 @@ def load_config(environ: Mapping[str, str], instance_path: str) -> dict[str, Any
         "RATELIMIT_STORAGE_URI": environ.get("RATE_LIMIT_STORAGE_URI", "memory://"),
         "ALLOW_PRIVATE_INSURER_HOSTS": _flag(environ, "ALLOW_PRIVATE_INSURER_HOSTS", False),
         "MIGRATIONS_DIR": environ.get("MIGRATIONS_DIR", str(MIGRATIONS_DIR)),
+        "KEY_CACHE_SECONDS": _fractional_seconds(environ, "KEY_CACHE_SECONDS", 5.0),
         "LOG_LEVEL": environ.get("LOG_LEVEL", "INFO"),
         # How long a worker owns a leased job: a dead worker's jobs are taken over after it.
         "WORKER_LEASE_SECONDS": _seconds(environ, "WORKER_LEASE_SECONDS", 300),

@@ -139,10 +139,19 @@ def order(order_id: str) -> ResponseReturnValue:
     return render_template("demo/order.html", shop=demo_shop(), order_id=order_id)
 
 
+def all_shipped(shop: Shop, order_id: str) -> bool:
+    """Whether the order has left: the demo ships the whole order in one parcel (a shipment without items)."""
+    return any(shipment.cancelled_at is None for shipment in order_shipments(shop.id, order_id))
+
+
 @bp.post("/orders/<order_id>/ship")
 def ship(order_id: str) -> ResponseReturnValue:
-    """Send the order's parcel (once per click: each click is a new parcel)."""
+    """Send the order's parcel: the whole order, once."""
     shop = demo_shop()
+    if all_shipped(shop, order_id):
+        return jsonify(
+            error={"code": "already_shipped", "message": "Everything in this order has shipped.", "fields": {}}
+        ), 409
     request_ = ShipmentRequest(
         shipment_ref=f"demo-{order_id}-{secrets.token_hex(3)}",
         order_id=order_id,
@@ -164,4 +173,5 @@ def state(order_id: str) -> ResponseReturnValue:
         protection=protection_body(protection, order_relations(shop.id, [protection])) if protection else None,
         shipments=[shipment_body(s, policy_of(s)) for s in order_shipments(shop.id, order_id)],
         policies=[policy_body(p) for p in order_policies(shop.id, order_id)],
+        all_shipped=all_shipped(shop, order_id),
     )

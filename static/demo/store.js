@@ -8,21 +8,41 @@
   var digits = money.resolvedOptions().maximumFractionDigits;
   var choice = { selected: false, quote: null, consent: null };
 
+  // A typed price as minor units, read from its digits (no floats): "1,200.00" and "1200" are 120000 cents,
+  // "12,5" is 1250; anything else (two decimal marks, too many decimals, letters) is null, never 0.
   function minor(text) {
-    var value = Number(String(text).replace(",", "."));
-    return Number.isFinite(value) && value >= 0 ? Math.round(value * Math.pow(10, digits)) : 0;
+    var value = String(text).trim().replace(/\s/g, "");
+    var match = /^(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?$/.exec(value) || /^(\d+),(\d{1,2})$/.exec(value);
+    if (!match) return null;
+    var fraction = match[2] || "";
+    if (fraction.length > digits) return null;
+    while (fraction.length < digits) fraction += "0";
+    var amount = Number(match[1].replace(/,/g, "") + fraction);
+    return Number.isSafeInteger(amount) ? amount : null;
   }
+
+  var example = money.format(1200);
 
   function cart() {
     var items = [];
+    var invalid = [];
     form.querySelectorAll("tr.line").forEach(function (row) {
       var quantity = parseInt(row.querySelector("[name=quantity]").value, 10) || 0;
-      if (quantity > 0) {
+      var input = row.querySelector("[name=price]");
+      var price = minor(input.value);
+      input.setAttribute("aria-invalid", price === null ? "true" : "false");
+      if (price === null) invalid.push(row.querySelector("[name=name]").value || row.dataset.sku);
+      if (quantity > 0 && price !== null) {
         items.push({ sku: row.dataset.sku, name: row.querySelector("[name=name]").value,
                      category: row.querySelector("[name=category]").value,
-                     unit_price: minor(row.querySelector("[name=price]").value), quantity: quantity });
+                     unit_price: price, quantity: quantity });
       }
     });
+    var problem = document.getElementById("price-problem");
+    problem.textContent = invalid.length ? "Check the price of " + invalid.join(", ") + ": type it like " +
+      example.replace(/[^\d.,]/g, "") + "." : "";
+    problem.hidden = !invalid.length;
+    document.getElementById("pay").disabled = invalid.length > 0;
     var region = document.getElementById("region").value.trim().toUpperCase();
     return { currency: currency, items: items,
              destination: { country: document.getElementById("country").value, region: region || null } };
@@ -42,14 +62,23 @@
     document.getElementById("total").textContent = show(subtotal(current) + protection);
   }
 
-  function update() { widget.cart = cart(); refresh(); }
+  function update() {
+    var current = cart();
+    if (document.getElementById("pay").disabled) return; // a price we cannot read is not quoted as 0
+    widget.cart = current;
+    refresh();
+  }
 
   widget.addEventListener("shipping-protection:change", function (event) {
     choice = event.detail;
     refresh();
   });
-  form.addEventListener("input", update);
-  form.addEventListener("change", update);
+  function edited(event) {
+    if (event.target === widget) return; // the shopper's choice in the widget (a composed input event) is not a cart change
+    update();
+  }
+  form.addEventListener("input", edited);
+  form.addEventListener("change", edited);
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     var status = document.getElementById("status");

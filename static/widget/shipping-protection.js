@@ -2,7 +2,8 @@
  *  <script src="https://HOST/static/widget/shipping-protection.js" data-key="pk_…" defer></script>
  *  <shipping-protection></shipping-protection>
  * The page sets element.cart = {currency, destination, items} and listens for "shipping-protection:change"
- * ({selected, quote, consent}). Never pre-selected; silent (one console warning) when the API is slow or down. */
+ * ({selected, quote, consent}). Never pre-selected; silent (one console warning) when the API is slow or down;
+ * a cart the API refuses (422) logs a console error naming the refused fields. */
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -48,8 +49,21 @@
     ".title{font-weight:600}.price{font-weight:600;white-space:nowrap}" +
     ".desc{display:block;margin-top:.2em;color:var(--sp-muted,#4b5563);font-size:.9em}" +
     "a{color:var(--sp-link,#0b57d0);text-decoration:underline;font-size:.9em}" +
+    ".note{display:block;margin-top:.4em;font-size:.9em;font-weight:600;color:var(--sp-text,#1b1f24)}" +
     ".sr{position:absolute!important;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}" +
     ".box[hidden],[hidden]{display:none!important}"; // last, and as specific as .box: hidden wins
+
+  var refusals = {};
+  function refused(body) {
+    // A 422 is the store's mistake, not an outage: name the refused fields so its developer can fix the cart.
+    var fields = (body && body.error && body.error.fields) || {};
+    var names = Object.keys(fields);
+    var detail = names.map(function (name) { return name + " (" + [].concat(fields[name]).join(" ") + ")"; }).join("; ");
+    var message = "[shipping-protection] offer hidden: the API refused the cart: " + (detail || (body && body.error && body.error.message) || "422");
+    if (refusals[message]) return; // once per distinct refusal, not once per keystroke
+    refusals[message] = true;
+    try { console.error(message); } catch (e) { /* no console */ }
+  }
 
   var warned = false;
   function warn(message, error) {
@@ -97,9 +111,11 @@
       this._terms = el("a");
       this._terms.target = "_blank";
       this._terms.rel = "noopener noreferrer";
+      this._note = el("span", "note");
+      this._note.hidden = true;
       var text = el("div");
       text.style.flex = "1";
-      text.append(this._label, this._terms);
+      text.append(this._label, this._terms, this._note);
       this._live = el("span", "sr");
       this._live.setAttribute("aria-live", "polite");
       this._box.append(this._input, text);
@@ -159,6 +175,14 @@
       signal: controller ? controller.signal : undefined
     })
       .then(function (response) {
+        if (response.status === 422) {
+          return response.json().catch(function () { return null; }).then(function (body) {
+            var error = new Error("HTTP 422");
+            error.body = body;
+            error.refused = true;
+            throw error;
+          });
+        }
         if (!response.ok) throw new Error("HTTP " + response.status);
         return response.json();
       })
@@ -166,7 +190,8 @@
         if (version === self._version) self._render(quote); // a stale answer is dropped
       })
       .catch(function (error) {
-        warn("offer hidden: the quote service is slow or unavailable", error);
+        if (error && error.refused) refused(error.body);
+        else warn("offer hidden: the quote service is slow or unavailable", error);
         self._hide();
       })
       .then(function () {
@@ -199,7 +224,9 @@
       // Consent was given to another price: ask again rather than charge what was not agreed to.
       this._input.checked = false;
       this._consent = null;
-      this._announce(fill(texts.changed, price));
+      this._note.textContent = fill(texts.changed, price); // shown, not only announced: the box the shopper ticked is now empty
+      this._note.hidden = false;
+      this._announce(this._note.textContent);
       this._emit(false);
     } else if (!previous || previous.customer_price !== quote.customer_price) {
       this._announce(fill(texts.price, price));
@@ -208,6 +235,7 @@
 
   proto._hide = function () {
     this._box.hidden = true;
+    this._note.hidden = true;
     var wasSelected = this._input.checked;
     this._input.checked = false;
     this._quote = null;
@@ -232,6 +260,7 @@
     var quote = this._quote;
     var texts = this._lang().texts;
     if (!quote) return;
+    this._note.hidden = true; // the shopper has seen the new price and chosen again
     if (!selected) {
       this._consent = null;
       this._announce(texts.removed);

@@ -156,7 +156,7 @@ def test_the_whole_chain_from_quote_to_insured_parcel(app, page, live_server, de
         page.screenshot(path=str(artifacts / "demo-checkout.png"), full_page=True)
         page.click("#pay")
         page.wait_for_url("**/demo/orders/*")
-        page.locator("#protection-status", has_text="active").wait_for()
+        page.locator("#protection-status", has_text="Protected").wait_for()
         assert "✓" in page.locator("#protection-consent").inner_text()  # the consent is linked
         page.click("#ship")
         page.locator("tr.parcel[data-policy-status=bound]").wait_for(timeout=15_000)
@@ -168,3 +168,47 @@ def test_the_whole_chain_from_quote_to_insured_parcel(app, page, live_server, de
     order_id = page.locator("#order-id").inner_text()
     state = json.loads(app.test_client().get(f"/demo/orders/{order_id}/state").get_data())
     assert state["protection"]["status"] == "active" and state["policies"][0]["status"] == "bound"
+
+
+NOTE = "shipping-protection .note"
+
+
+@pytest.mark.parametrize(
+    ("lang", "note"),
+    [("en", "The shipping protection price changed to $16.40; select it again to add it."),
+     ("zh-CN", "运输保障价格已变为 US$16.40，如需添加请重新勾选。")],
+)  # fmt: skip
+def test_a_price_change_unselects_it_and_shows_why(page, live_server, demo, lang, note):
+    page.goto(f"{live_server}/demo?lang={lang}")
+    page.locator(PRICE).wait_for()
+    assert not page.locator(NOTE).is_visible()
+    record_events(page)
+    page.locator(CHECKBOX).check()
+    page.wait_for_function("window.__events.length > 0")
+    page.locator("tr[data-sku=JB-1] [name=quantity]").fill("2")
+    expect(page.locator(NOTE)).to_be_visible()
+    assert page.locator(NOTE).inner_text() == note
+    assert not page.locator(CHECKBOX).is_checked()
+    assert page.evaluate("window.__events[window.__events.length - 1].selected") is False
+    page.locator(CHECKBOX).check()  # chosen again at the new price: the note has done its job
+    expect(page.locator(NOTE)).to_be_hidden()
+
+
+def test_a_refused_cart_names_the_field_in_a_console_error(page, live_server, demo):
+    errors, warnings = [], []
+    page.on("console", lambda m: (errors if m.type == "error" else warnings).append(m.text))
+    page.goto(f"{live_server}/demo")
+    page.locator(PRICE).wait_for()
+    with page.expect_response("**/api/v1/quotes") as answer:
+        page.fill("#region", "CA")  # a US state without its country: US-CA is the ISO 3166-2 code
+    assert answer.value.status == 422
+    page.locator(CHECKBOX).wait_for(state="hidden")
+    for _ in range(50):  # console messages arrive asynchronously
+        refusals = [e for e in errors if "shipping-protection" in e]
+        if refusals:
+            break
+        page.wait_for_timeout(20)
+    assert len(refusals) == 1 and "destination.region" in refusals[0], errors
+    assert not [w for w in warnings if "slow or unavailable" in w]
+    page.fill("#region", "US-CA")  # fixed: the offer comes back
+    page.locator(CHECKBOX).wait_for(state="visible")

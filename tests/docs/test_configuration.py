@@ -1,0 +1,55 @@
+"""The configuration table in docs/operations.md names only variables the app reads, each to some effect."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from plugin.config import ConfigurationError, load_config
+
+TABLE = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
+BASE = {"SECRET_KEY": "k" * 32}
+# A value for each documented variable that differs from its default.
+SAMPLES = {
+    "DATABASE_URL": "postgresql://user@db.internal/plugin",
+    "SECRET_KEY": "another-secret-key-of-some-length",
+    "SECRET_KEY_FALLBACKS": "old-key-1,old-key-2",
+    "ENCRYPTION_KEY": "a-fernet-key",
+    "HTTPS_ONLY": "0",
+    "DEMO": "1",
+    "STRIPE_API_BASE": "http://127.0.0.1:12111",
+    "RATE_LIMIT_QUOTES": "10/second",
+    "RATE_LIMIT_STORAGE_URI": "redis://127.0.0.1:6379",
+    "ALLOW_PRIVATE_INSURER_HOSTS": "1",
+    "KEY_CACHE_SECONDS": "0.5",
+    "MIGRATIONS_DIR": "/srv/plugin/migrations",
+    "LOG_LEVEL": "DEBUG",
+}
+
+
+def documented_variables() -> list[str]:
+    """The first column of the configuration table."""
+    section = TABLE.read_text(encoding="utf-8").split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"^\| `([A-Z][A-Z0-9_]+)` \|", section, re.MULTILINE)
+
+
+def test_the_table_is_found() -> None:
+    assert {"DATABASE_URL", "SECRET_KEY", "KEY_CACHE_SECONDS"} <= set(documented_variables())
+
+
+@pytest.mark.parametrize("name", documented_variables())
+def test_each_documented_variable_changes_the_configuration(name: str, tmp_path: Path) -> None:
+    assert name in SAMPLES, f"give {name} a sample value in SAMPLES"
+    default = load_config(BASE, str(tmp_path))
+    changed = load_config({**BASE, name: SAMPLES[name]}, str(tmp_path))
+    assert changed != default, f"{name} is documented but changes nothing"
+
+
+def test_key_cache_seconds_reaches_the_app_and_refuses_nonsense(tmp_path: Path) -> None:
+    assert load_config({**BASE, "KEY_CACHE_SECONDS": "0"}, str(tmp_path))["KEY_CACHE_SECONDS"] == 0
+    assert load_config(BASE, str(tmp_path))["KEY_CACHE_SECONDS"] == 5
+    for bad in ("soon", "-1", "nan", "1e9"):
+        with pytest.raises(ConfigurationError, match="KEY_CACHE_SECONDS"):
+            load_config({**BASE, "KEY_CACHE_SECONDS": bad}, str(tmp_path))
