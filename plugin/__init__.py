@@ -82,6 +82,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         os.makedirs(app.instance_path, exist_ok=True)  # the embedded database lives in the instance folder
+    else:
+        # A pooled connection dies with a database restart or failover; checking each one as it leaves the pool
+        # (a round trip that reconnects if needed) keeps the first requests after it from failing.
+        engine_options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        engine_options.setdefault("pool_pre_ping", True)
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options
 
     db.init_app(app)
     migrate.init_app(app, db, directory=app.config["MIGRATIONS_DIR"])
