@@ -92,7 +92,9 @@ class RateLimiter:
             return self._shared.get_window_stats(item, *identifiers).reset_time - time.time()
         except StorageError as exc:
             # The limit protects checkouts from abuse; an unreachable counter store must not take them down.
-            log.warning("rate limit storage unavailable; request allowed", extra={"error": repr(exc.storage_error)})
+            log.warning(
+                "rate limit storage unavailable; request allowed", extra={"error": type(exc.storage_error).__name__}
+            )
             return None
 
     def hit(self, spec: str, *identifiers: str) -> None:
