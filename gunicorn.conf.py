@@ -2,6 +2,18 @@
 
 import gc
 
+# Slow clients: a sync or gthread worker reads each request body in one of its few threads, so as many
+# connections as there are threads, each trickling its body, freeze the whole server. A gevent worker reads
+# bodies in greenlets (up to `worker_connections` per worker), so a slow body parks one greenlet and
+# nothing else. psycopg 3 cooperates with gevent's hub on its own since 3.1.14; SQLite calls are short.
+worker_class = "gevent"
+worker_connections = 1000
+
+# No secret in the access log. The default format logs `%(u)s`, the user part of an `Authorization: Basic`
+# header (where a client may put an API key), the whole request line with its query string (which may carry
+# anything) and the Referer (another URL with a query). Log the path without its query instead.
+access_log_format = '%(h)s - - %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
+
 
 def post_worker_init(worker):
     """Freeze what the app loaded at start-up out of the garbage collector's sight.

@@ -13,6 +13,26 @@ from sqlalchemy import event
 
 MAX_JSON_BODY = 1024 * 1024  # 1 MiB, as the contract says
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+# Sent with every HTML page. Scripts come only from this origin as files (no inline script, no eval); inline
+# styles stay allowed because the widget styles its shadow root with a <style> element and the terms page has one.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+PAGE_SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Frame-Options": "DENY",  # frame-ancestors for browsers that predate CSP 2
+    "Referrer-Policy": "same-origin",  # order and claim pages carry ids in their URLs
+}
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -82,6 +102,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         os.makedirs(app.instance_path, exist_ok=True)  # the embedded database lives in the instance folder
+    else:
+        # A pooled connection dies with a database restart or failover; checking each one as it leaves the pool
+        # (a round trip that reconnects if needed) keeps the first requests after it from failing.
+        engine_options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        engine_options.setdefault("pool_pre_ping", True)
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options
 
     db.init_app(app)
     migrate.init_app(app, db, directory=app.config["MIGRATIONS_DIR"])
@@ -111,6 +137,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     @app.after_request
     def security_headers(response: Response) -> Response:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        if response.mimetype == "text/html":
+            # Every page, today's and future ones, unless a view sets its own: no framing, no foreign scripts.
+            for name, value in PAGE_SECURITY_HEADERS.items():
+                response.headers.setdefault(name, value)
         if app.config["HTTPS_ONLY"]:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response

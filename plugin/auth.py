@@ -44,18 +44,33 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def parse_bearer(authorization_header: str) -> str | None:
+    """The key in an `Authorization: Bearer <key>` value, however the scheme is cased or spaced; else None."""
+    # The scheme is case-insensitive (RFC 9110 §11.1); clients also send tabs or runs of spaces around the key.
+    parts = authorization_header.split(None, 1)
+    if len(parts) != 2 or parts[0].lower() != "bearer":
+        return None
+    token = parts[1].strip()
+    if not token or any(character.isspace() for character in token):
+        return None
+    return token
+
+
 def key_fingerprint(authorization_header: str) -> str:
-    """A short, non-reversible tag of whatever credential a request carried (for rate-limit buckets)."""
-    return hashlib.sha256(authorization_header.encode()).hexdigest()[:16]
+    """A short, non-reversible tag of the key a request carried, the same however the header is spelled.
+
+    Rate-limit buckets are keyed by it: hashing the raw header would give `bearer k`, `Bearer  k` and
+    `BEARER k` three buckets for one key. A request without a readable key shares one anonymous tag.
+    """
+    token = parse_bearer(authorization_header)
+    if token is None:
+        return "-"
+    return hashlib.sha256(token.encode()).hexdigest()[:16]
 
 
 def bearer_token() -> str | None:
     """The key in `Authorization: Bearer <key>`, if any."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    return token.strip()
+    return parse_bearer(request.headers.get("Authorization", ""))
 
 
 def authenticate(token: str | None, now: datetime, lookup: Callable[[str], KeyGrant | None]) -> Caller:

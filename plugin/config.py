@@ -98,6 +98,7 @@ def load_config(environ: Mapping[str, str], instance_path: str) -> dict[str, Any
         "STRIPE_API_BASE": environ.get("STRIPE_API_BASE", "https://api.stripe.com"),
         "RATE_LIMIT_QUOTES": environ.get("RATE_LIMIT_QUOTES", "300/minute"),
         "RATELIMIT_STORAGE_URI": environ.get("RATE_LIMIT_STORAGE_URI", "memory://"),
+        "RATE_LIMIT_KEY_PREFIX": environ.get("RATE_LIMIT_KEY_PREFIX", "plugin"),
         "ALLOW_PRIVATE_INSURER_HOSTS": _flag(environ, "ALLOW_PRIVATE_INSURER_HOSTS", False),
         "MIGRATIONS_DIR": environ.get("MIGRATIONS_DIR", str(MIGRATIONS_DIR)),
         "KEY_CACHE_SECONDS": _fractional_seconds(environ, "KEY_CACHE_SECONDS", 5.0),

@@ -6,7 +6,9 @@ from flask import Flask, Response, g, request
 
 from plugin.errors import ApiError
 
-BROWSER_PATHS = ("/api/v1/quotes", "/api/v1/consents")
+# The only endpoints a publishable key reaches (POST). Exact paths: `/api/v1/consents/<id>` needs the secret key,
+# and an endpoint that needs the secret key never tells a browser it may read the answer.
+BROWSER_PATHS = frozenset({"/api/v1/quotes", "/api/v1/consents"})
 # Chrome caps at 2 h and Firefox at 24 h; the larger value lets each browser keep its own maximum.
 PREFLIGHT_MAX_AGE = 86_400
 
@@ -17,7 +19,12 @@ class OriginNotAllowedError(ApiError):
 
 
 def _is_browser_path() -> bool:
-    return request.path.startswith(BROWSER_PATHS)
+    return request.path in BROWSER_PATHS
+
+
+def normalized_origin(origin: str) -> str:
+    """An origin as compared: scheme and host are case-insensitive (RFC 6454 §4), a trailing slash is noise."""
+    return origin.strip().rstrip("/").lower()
 
 
 def allowed_origins(settings: dict) -> list[str]:
@@ -29,7 +36,7 @@ def check_origin(settings: dict) -> None:
     """Refuse a browser request from an origin the shop has not allowed."""
     origin = request.headers.get("Origin")
     allowed = allowed_origins(settings)
-    if origin and allowed and origin.lower() not in allowed:
+    if origin and allowed and normalized_origin(origin) not in {normalized_origin(entry) for entry in allowed}:
         g.cors_refused = True
         raise OriginNotAllowedError()
 

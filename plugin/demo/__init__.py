@@ -20,7 +20,7 @@ from plugin.domain import quote_token
 from plugin.extensions import db
 from plugin.models import ApiKey, Protection, Shop, utcnow
 from plugin.services.policies import order_policies
-from plugin.services.protections import order_relations
+from plugin.services.protections import OrderRelations, order_relations
 from plugin.services.settings import SettingsContext, read_secrets, update_settings
 from plugin.services.shipments import ShipmentRequest, order_shipments, policy_of, record_shipment
 
@@ -162,6 +162,26 @@ def ship(order_id: str) -> ResponseReturnValue:
     return jsonify(shipment_body(recorded.shipment, recorded.policy)), 202
 
 
+# What the order page shows of a protection. The state is readable by anyone who knows the order id (the demo has
+# no shopper sign-in), so it carries nothing personal: no email, no payment reference.
+PAGE_PROTECTION_FIELDS = (
+    "id",
+    "order_id",
+    "status",
+    "disputed",
+    "currency",
+    "customer_price",
+    "consent",
+    "consent_verified",
+)
+
+
+def page_protection(protection: Protection, relations: OrderRelations) -> dict[str, Any]:
+    """The protection's fields the order page needs, and no others (never the shopper's email)."""
+    body = protection_body(protection, relations)
+    return {name: body[name] for name in PAGE_PROTECTION_FIELDS if name in body}
+
+
 @bp.get("/orders/<order_id>/state")
 def state(order_id: str) -> ResponseReturnValue:
     """The order as JSON, for the page to poll."""
@@ -170,7 +190,7 @@ def state(order_id: str) -> ResponseReturnValue:
         select(Protection).where(Protection.shop_id == shop.id, Protection.order_id == order_id)
     ).first()
     return jsonify(
-        protection=protection_body(protection, order_relations(shop.id, [protection])) if protection else None,
+        protection=page_protection(protection, order_relations(shop.id, [protection])) if protection else None,
         shipments=[shipment_body(s, policy_of(s)) for s in order_shipments(shop.id, order_id)],
         policies=[policy_body(p) for p in order_policies(shop.id, order_id)],
         all_shipped=all_shipped(shop, order_id),

@@ -49,7 +49,7 @@ def test_selecting_records_consent_and_fires_the_event(app, page, live_server, d
     page.locator(PRICE).wait_for()
     record_events(page)
     page.locator(CHECKBOX).check()
-    page.wait_for_function("window.__events.length > 0")
+    page.wait_for_function("() => window.__events.length > 0")
     [event] = page.evaluate("window.__events")
     assert event["selected"] is True
     assert event["quote"]["id"].startswith("qt_") and event["quote"]["customer_price"] == 1000
@@ -57,7 +57,7 @@ def test_selecting_records_consent_and_fires_the_event(app, page, live_server, d
     consent = app.test_client().get(f"/api/v1/consents/{event['consent']}", headers=bearer(demo[2])).get_json()
     assert consent["price_shown"] == 1000 and "$10.00" in consent["text_shown"]
     page.locator(CHECKBOX).uncheck()
-    page.wait_for_function("window.__events.length > 1")
+    page.wait_for_function("() => window.__events.length > 1")
     assert page.evaluate("window.__events[1]") == {"selected": False, "quote": event["quote"], "consent": None}
 
 
@@ -152,7 +152,7 @@ def test_the_whole_chain_from_quote_to_insured_parcel(app, page, live_server, de
         page.locator(PRICE).wait_for()
         record_events(page)
         page.locator(CHECKBOX).check()
-        page.wait_for_function("window.__events.length > 0")
+        page.wait_for_function("() => window.__events.length > 0")
         page.screenshot(path=str(artifacts / "demo-checkout.png"), full_page=True)
         page.click("#pay")
         page.wait_for_url("**/demo/orders/*")
