@@ -10,7 +10,7 @@ from flask import current_app, request
 
 from plugin.api.blueprint import Blueprint
 from plugin.config import quote_signing_keys
-from plugin.errors import ApiError, InvalidJsonError, NotFoundError
+from plugin.errors import ApiError, NotFoundError
 from plugin.models import Shop, utcnow
 from plugin.payments.stripe import InvalidSignatureError, translate, verify_signature
 from plugin.payments.stripe_api import StripeApi, StripeApiError
@@ -20,10 +20,11 @@ from plugin.services.purchases import (
     apply_fact,
     confirm_line_items,
     record_delivery,
+    record_unreadable,
 )
 from plugin.services.settings import read_secrets
 from plugin.services.shops import get_shop
-from plugin.validation import loads_strict, read_body
+from plugin.validation import loads_signed, read_body
 
 log = logging.getLogger(__name__)
 bp = Blueprint("stripe_webhooks", __name__, url_prefix="/webhooks/stripe", description="Stripe webhook endpoint.")
@@ -97,8 +98,11 @@ def receive(shop_id: str) -> dict[str, Any]:
         verify_signature(raw, request.headers.get("Stripe-Signature"), secrets)
     except InvalidSignatureError as exc:
         raise InvalidWebhookSignatureError() from exc
-    event = loads_strict(raw)
+    # Signed by Stripe: from here on every delivery is stored and answered 200, even one we cannot read,
+    # since anything else makes Stripe retry it for days.
+    event = loads_signed(raw)
     if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not event["id"]:
-        raise InvalidJsonError("The body is not a Stripe event.")
-    recorded = apply_stripe_event(shop, event, api)
+        recorded = record_unreadable(shop, "stripe", raw, None, "")
+    else:
+        recorded = apply_stripe_event(shop, event, api)
     return {"received": True, "duplicate": recorded.duplicate, "outcome": recorded.outcome}
