@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import pairwise
 from typing import Any
@@ -39,6 +40,17 @@ class StrictBoolean(fields.Boolean):
         if not isinstance(value, bool):
             raise self.make_error("invalid", input=value)
         return value
+
+
+class UtcDateTime(fields.AwareDateTime):
+    """An RFC 3339 time with its offset, that is also a time in UTC (9999-12-31T23:59:59-01:00 is not)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        parsed = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError as exc:
+            raise ValidationError("Must be a time between the years 1 and 9999 in UTC.") from exc
 
 
 class MinorUnits(StrictInteger):
@@ -385,8 +397,14 @@ class ShipmentRequestSchema(Schema):
     shipment_id = ExternalId(required=True, metadata={"description": "The store's own id for this parcel."})
     carrier = fields.String(required=True, validate=validate.Length(min=1, max=100))
     tracking_number = fields.String(required=True, validate=validate.Length(min=1, max=255))
-    tracking_url = fields.Url(allow_none=True, load_default=None, schemes={"https", "http"}, require_tld=False)
-    shipped_at = fields.AwareDateTime(allow_none=True, load_default=None)
+    tracking_url = fields.Url(
+        allow_none=True,
+        load_default=None,
+        schemes={"https", "http"},
+        require_tld=False,
+        validate=validate.Length(max=2048),
+    )
+    shipped_at = UtcDateTime(allow_none=True, load_default=None)
     items = fields.List(
         fields.Nested(ShipmentItemSchema),
         allow_none=True,
@@ -455,9 +473,15 @@ class ConsentRequestSchema(Schema):
     currency = CurrencyCode(required=True)
     text_shown = fields.String(required=True, validate=validate.Length(min=1, max=2000))
     terms_version = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    terms_url = fields.Url(allow_none=True, load_default=None, schemes={"https", "http"}, require_tld=False)
+    terms_url = fields.Url(
+        allow_none=True,
+        load_default=None,
+        schemes={"https", "http"},
+        require_tld=False,
+        validate=validate.Length(max=2048),
+    )
     locale = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=35))
-    shown_at = fields.AwareDateTime(allow_none=True, load_default=None)
+    shown_at = UtcDateTime(allow_none=True, load_default=None)
 
 
 class ConsentSchema(Schema):

@@ -22,6 +22,7 @@ bp = Blueprint(
     "platform_webhooks",
     __name__,
     url_prefix="/webhooks/platform",
+    json_bodies=False,
     description="Store platform (Shopify-format) webhooks.",
 )
 

@@ -8,7 +8,7 @@ from marshmallow import Schema, fields, validate
 
 from plugin.api.blueprint import Blueprint
 from plugin.auth import KeyKind, current_snapshot, require_key
-from plugin.schemas import PolicySchema, ShipmentSchema
+from plugin.schemas import PolicySchema, ShipmentSchema, UtcDateTime
 from plugin.services.protections import ProtectionFilter, get_protection, list_protections, protection_body
 
 bp = Blueprint("protections", __name__, url_prefix="/api/v1/protections", description="Protected purchases.")
@@ -17,8 +17,8 @@ bp = Blueprint("protections", __name__, url_prefix="/api/v1/protections", descri
 class ProtectionListQuery(Schema):
     order_id = fields.String(validate=validate.Length(min=1, max=255))
     status = fields.String(validate=validate.OneOf(["active", "voided", "needs_review"]))
-    created_gte = fields.AwareDateTime(data_key="created[gte]", metadata={"description": "RFC 3339"})
-    created_lte = fields.AwareDateTime(data_key="created[lte]", metadata={"description": "RFC 3339"})
+    created_gte = UtcDateTime(data_key="created[gte]", metadata={"description": "RFC 3339"})
+    created_lte = UtcDateTime(data_key="created[lte]", metadata={"description": "RFC 3339"})
     limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=100))
     starting_after = fields.String(validate=validate.Length(min=1, max=40))
 

@@ -27,7 +27,13 @@ from plugin.services.shops import get_shop
 from plugin.validation import loads_signed, read_body
 
 log = logging.getLogger(__name__)
-bp = Blueprint("stripe_webhooks", __name__, url_prefix="/webhooks/stripe", description="Stripe webhook endpoint.")
+bp = Blueprint(
+    "stripe_webhooks",
+    __name__,
+    url_prefix="/webhooks/stripe",
+    json_bodies=False,
+    description="Stripe webhook endpoint.",
+)
 
 
 class InvalidWebhookSignatureError(ApiError):
