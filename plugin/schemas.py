@@ -184,19 +184,35 @@ class CorsSettingsSchema(Schema):
     allowed_origins = fields.List(Origin(), validate=validate.Length(max=50))
 
 
-_WEBHOOK_SECRET = validate.Regexp(r"^whsec_[A-Za-z0-9_]{8,200}$", error="Must be a whsec_… secret.")
+def _secret_format(pattern: str, error: str) -> Any:
+    """A write-only secret's format, checked on input. Not a `pattern` in the OpenAPI document: answers show
+    the secret masked (`whsec_…1234`), which the same field describes."""
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> None:
+        if not compiled.match(value):
+            raise ValidationError(error)
+
+    return check
+
+
+_WEBHOOK_SECRET = _secret_format(r"^whsec_[A-Za-z0-9_]{8,200}$", "Must be a whsec_… secret.")
+_MASKED = "Write-only: answers show it masked, e.g. `whsec_…1234`."
 
 
 class StripeSettingsSchema(Schema):
-    webhook_secret = fields.String(allow_none=True, validate=_WEBHOOK_SECRET)
+    webhook_secret = fields.String(allow_none=True, validate=_WEBHOOK_SECRET, metadata={"description": _MASKED})
     previous_webhook_secret = fields.String(
         allow_none=True,
         validate=_WEBHOOK_SECRET,
-        metadata={"description": "Also accepted while the endpoint's secret is rolled; set to null when done."},
+        metadata={
+            "description": "Also accepted while the endpoint's secret is rolled; set to null when done. " + _MASKED
+        },
     )
     api_key = fields.String(
         allow_none=True,
-        validate=validate.Regexp(r"^(sk|rk)_(test|live)_[A-Za-z0-9_]{8,200}$", error="Must be an sk_… or rk_… key."),
+        validate=_secret_format(r"^(sk|rk)_(test|live)_[A-Za-z0-9_]{8,200}$", "Must be an sk_… or rk_… key."),
+        metadata={"description": _MASKED},
     )
 
 
@@ -456,6 +472,29 @@ class ShipmentSchema(Schema):
     currency = fields.String()
     uninsured_reason = fields.String(allow_none=True)
     policy = fields.Nested(PolicySchema, allow_none=True)
+
+
+class ListSchema(Schema):
+    """A list object, as every list endpoint answers it."""
+
+    object = fields.String(required=True, metadata={"enum": ["list"]})
+    has_more = fields.Boolean(required=True)
+
+
+class PolicyListSchema(ListSchema):
+    data = fields.List(fields.Nested(PolicySchema), required=True)
+
+
+class ShipmentListSchema(ListSchema):
+    data = fields.List(fields.Nested(ShipmentSchema), required=True)
+
+
+class WebhookReceiptSchema(Schema):
+    """What an accepted webhook delivery answers (200, first or repeated)."""
+
+    received = fields.Boolean(required=True)
+    duplicate = fields.Boolean(required=True, metadata={"description": "This delivery id was seen before."})
+    outcome = fields.String(required=True, metadata={"description": "What the delivery did, e.g. `unreadable`."})
 
 
 class OrderQuerySchema(Schema):

@@ -9,7 +9,7 @@ from flask import Response, jsonify
 from plugin.api.blueprint import Blueprint
 from plugin.auth import KeyKind, current_shop, current_snapshot, require_key
 from plugin.models import utcnow
-from plugin.schemas import OrderQuerySchema, ShipmentRequestSchema, ShipmentSchema
+from plugin.schemas import OrderQuerySchema, ShipmentListSchema, ShipmentRequestSchema, ShipmentSchema
 from plugin.services.shipments import (
     ShipmentItem,
     ShipmentRequest,
@@ -52,7 +52,7 @@ def create(data: dict[str, Any]) -> Response:
 @bp.route("", methods=["GET"])
 @require_key(KeyKind.SECRET)
 @bp.arguments(OrderQuerySchema, location="query")
-@bp.response(200, ShipmentSchema(many=True))
+@bp.response(200, ShipmentListSchema)
 @bp.documents_errors(401, 403, 422)
 def index(query: dict[str, Any]) -> Response:
     """The order's shipments with their tracking and policies."""

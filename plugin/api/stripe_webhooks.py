@@ -22,6 +22,7 @@ from plugin.services.purchases import (
     record_delivery,
     record_unreadable,
 )
+from plugin.schemas import WebhookReceiptSchema
 from plugin.services.settings import read_secrets
 from plugin.services.shops import get_shop
 from plugin.validation import loads_signed, read_body
@@ -90,6 +91,7 @@ def apply_stripe_event(shop: Shop, event: Mapping[str, Any], api: StripeApi | No
 
 
 @bp.route("/<shop_id>", methods=["POST"])
+@bp.response(200, WebhookReceiptSchema)
 @bp.documents_errors(400, 404, 413)
 def receive(shop_id: str) -> dict[str, Any]:
     """Stripe's deliveries for one shop; every accepted delivery, first or repeated, answers 200."""
