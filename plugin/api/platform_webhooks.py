@@ -12,9 +12,9 @@ from plugin.errors import ApiError, NotFoundError
 from plugin.iso_codes import currency_exponent
 from plugin.models import utcnow
 from plugin.platforms.shopify import InvalidHmacError, translate, verify_hmac
+from plugin.schemas import WebhookReceiptSchema
 from plugin.services.platform_events import apply_platform_fact
 from plugin.services.purchases import record_delivery, record_unreadable
-from plugin.schemas import WebhookReceiptSchema
 from plugin.services.settings import read_secrets
 from plugin.services.shops import PLATFORM_WEBHOOK_SECRET, get_shop
 from plugin.validation import loads_signed, read_body
@@ -35,7 +35,7 @@ class InvalidHmacSignatureError(ApiError):
 
 @bp.route("/<shop_id>", methods=["POST"])
 @bp.response(200, WebhookReceiptSchema)
-@bp.documents_errors(400, 401, 404, 413)
+@bp.documents_errors(401, 404, 413)
 def receive(shop_id: str) -> dict[str, Any]:
     """fulfillments/create|update, fulfillment_events/create, orders/cancelled, refunds/create; others: 200."""
     shop = get_shop(shop_id)

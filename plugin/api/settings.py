@@ -46,7 +46,7 @@ def get_settings() -> dict[str, Any]:
     }
 )
 @bp.response(200, SettingsSchema)
-@bp.documents_errors(400, 401, 403, 413, 422)
+@bp.documents_errors(400, 401, 403, 413, 415, 422)
 def patch_settings() -> dict[str, Any]:
     """Change some settings; the result is validated whole and saved only if all of it is valid."""
     patch = loads_storable(request.get_data(cache=True))

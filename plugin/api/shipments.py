@@ -26,7 +26,7 @@ bp = Blueprint("shipments", __name__, url_prefix="/api/v1/shipments", descriptio
 @require_key(KeyKind.SECRET)
 @bp.arguments(ShipmentRequestSchema)
 @bp.response(202, ShipmentSchema)
-@bp.documents_errors(400, 401, 403, 413, 422)
+@bp.documents_errors(400, 401, 403, 413, 415, 422)
 def create(data: dict[str, Any]) -> Response:
     """Record a parcel; a covered one gets a pending policy that the worker buys. Repeats buy nothing twice."""
     request = ShipmentRequest(

@@ -14,6 +14,7 @@ from plugin.errors import ApiError, NotFoundError
 from plugin.models import Shop, utcnow
 from plugin.payments.stripe import InvalidSignatureError, translate, verify_signature
 from plugin.payments.stripe_api import StripeApi, StripeApiError
+from plugin.schemas import WebhookReceiptSchema
 from plugin.services.purchases import (
     PurchaseContext,
     Recorded,
@@ -22,7 +23,6 @@ from plugin.services.purchases import (
     record_delivery,
     record_unreadable,
 )
-from plugin.schemas import WebhookReceiptSchema
 from plugin.services.settings import read_secrets
 from plugin.services.shops import get_shop
 from plugin.validation import loads_signed, read_body
