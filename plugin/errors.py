@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 # Paths whose errors are JSON for machines; everything else (admin pages, the claim portal) gets HTML.
 JSON_PATH_PREFIXES = ("/api/", "/webhooks/", "/healthz")
+JSON_PATHS = frozenset({"/api", "/webhooks"})
 
 FieldErrors = Mapping[str, list[str]]
 
@@ -67,6 +68,11 @@ class PayloadTooLargeError(ApiError):
     status, code, message = 413, "payload_too_large", "The request body is larger than 1 MiB."
 
 
+class UnsupportedMediaTypeError(ApiError):
+    status, code = 415, "unsupported_media_type"
+    message = "Send the body as JSON, with `Content-Type: application/json`."
+
+
 class ValidationFailedError(ApiError):
     status, code, message = 422, "validation_error", "Some fields are invalid; see `fields`."
 
@@ -83,6 +89,7 @@ _HTTP_ERRORS: dict[int, type[ApiError]] = {
     405: MethodNotAllowedError,
     409: ConflictError,
     413: PayloadTooLargeError,
+    415: UnsupportedMediaTypeError,
     422: ValidationFailedError,
     429: RateLimitedError,
 }
@@ -102,7 +109,7 @@ def error_response(error: ApiError) -> Response:
 
 
 def _wants_json() -> bool:
-    return request.path.startswith(JSON_PATH_PREFIXES)
+    return request.path.startswith(JSON_PATH_PREFIXES) or request.path.rstrip("/") in JSON_PATHS
 
 
 def from_http_exception(exc: HTTPException) -> ApiError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import pairwise
 from typing import Any
@@ -51,6 +52,17 @@ class StrictBoolean(fields.Boolean):
         if not isinstance(value, bool):
             raise self.make_error("invalid", input=value)
         return value
+
+
+class UtcDateTime(fields.AwareDateTime):
+    """An RFC 3339 time with its offset, that is also a time in UTC (9999-12-31T23:59:59-01:00 is not)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        parsed = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError as exc:
+            raise ValidationError("Must be a time between the years 1 and 9999 in UTC.") from exc
 
 
 class MinorUnits(StrictInteger):
@@ -217,19 +229,35 @@ class CorsSettingsSchema(_Part):
     allowed_origins = _list(Origin(), validate=validate.Length(max=50))
 
 
-_WEBHOOK_SECRET = validate.Regexp(r"^whsec_[A-Za-z0-9_]{8,200}$", error="Must be a whsec_… secret.")
+def _secret_format(pattern: str, error: str) -> Any:
+    """A write-only secret's format, checked on input. Not a `pattern` in the OpenAPI document: answers show
+    the secret masked (`whsec_…1234`), which the same field describes."""
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> None:
+        if not compiled.match(value):
+            raise ValidationError(error)
+
+    return check
+
+
+_WEBHOOK_SECRET = _secret_format(r"^whsec_[A-Za-z0-9_]{8,200}$", "Must be a whsec_… secret.")
+_MASKED = "Write-only: answers show it masked, e.g. `whsec_…1234`."
 
 
 class StripeSettingsSchema(_Part):
-    webhook_secret = Text(allow_none=True, validate=_WEBHOOK_SECRET)
+    webhook_secret = Text(allow_none=True, validate=_WEBHOOK_SECRET, metadata={"description": _MASKED})
     previous_webhook_secret = Text(
         allow_none=True,
         validate=_WEBHOOK_SECRET,
-        metadata={"description": "Also accepted while the endpoint's secret is rolled; set to null when done."},
+        metadata={
+            "description": "Also accepted while the endpoint's secret is rolled; set to null when done. " + _MASKED
+        },
     )
     api_key = Text(
         allow_none=True,
-        validate=validate.Regexp(r"^(sk|rk)_(test|live)_[A-Za-z0-9_]{8,200}$", error="Must be an sk_… or rk_… key."),
+        validate=_secret_format(r"^(sk|rk)_(test|live)_[A-Za-z0-9_]{8,200}$", "Must be an sk_… or rk_… key."),
+        metadata={"description": _MASKED},
     )
 
 
@@ -430,8 +458,14 @@ class ShipmentRequestSchema(Schema):
     shipment_id = ExternalId(required=True, metadata={"description": "The store's own id for this parcel."})
     carrier = fields.String(required=True, validate=validate.Length(min=1, max=100))
     tracking_number = fields.String(required=True, validate=validate.Length(min=1, max=255))
-    tracking_url = fields.Url(allow_none=True, load_default=None, schemes={"https", "http"}, require_tld=False)
-    shipped_at = fields.AwareDateTime(allow_none=True, load_default=None)
+    tracking_url = fields.Url(
+        allow_none=True,
+        load_default=None,
+        schemes={"https", "http"},
+        require_tld=False,
+        validate=validate.Length(max=2048),
+    )
+    shipped_at = UtcDateTime(allow_none=True, load_default=None)
     items = fields.List(
         fields.Nested(ShipmentItemSchema),
         allow_none=True,
@@ -490,6 +524,29 @@ class ShipmentSchema(Schema):
     policy = fields.Nested(PolicySchema, allow_none=True)
 
 
+class ListSchema(Schema):
+    """A list object, as every list endpoint answers it."""
+
+    object = fields.String(required=True, metadata={"enum": ["list"]})
+    has_more = fields.Boolean(required=True)
+
+
+class PolicyListSchema(ListSchema):
+    data = fields.List(fields.Nested(PolicySchema), required=True)
+
+
+class ShipmentListSchema(ListSchema):
+    data = fields.List(fields.Nested(ShipmentSchema), required=True)
+
+
+class WebhookReceiptSchema(Schema):
+    """What an accepted webhook delivery answers (200, first or repeated)."""
+
+    received = fields.Boolean(required=True)
+    duplicate = fields.Boolean(required=True, metadata={"description": "This delivery id was seen before."})
+    outcome = fields.String(required=True, metadata={"description": "What the delivery did, e.g. `unreadable`."})
+
+
 class OrderQuerySchema(Schema):
     order_id = ExternalId(required=True)
 
@@ -505,9 +562,15 @@ class ConsentRequestSchema(Schema):
     currency = CurrencyCode(required=True)
     text_shown = fields.String(required=True, validate=validate.Length(min=1, max=2000))
     terms_version = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    terms_url = fields.Url(allow_none=True, load_default=None, schemes={"https", "http"}, require_tld=False)
+    terms_url = fields.Url(
+        allow_none=True,
+        load_default=None,
+        schemes={"https", "http"},
+        require_tld=False,
+        validate=validate.Length(max=2048),
+    )
     locale = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=35))
-    shown_at = fields.AwareDateTime(allow_none=True, load_default=None)
+    shown_at = UtcDateTime(allow_none=True, load_default=None)
 
 
 class ConsentSchema(Schema):

@@ -9,19 +9,65 @@ from flask import Request
 from webargs import core
 from webargs.flaskparser import FlaskParser
 
+from plugin.domain.untrusted_text import is_clean, scrub
 from plugin.errors import InvalidJsonError, ValidationFailedError
+
+UNSTORABLE_TEXT = "Must not contain NUL characters or unpaired UTF-16 surrogates."
 
 
 def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not JSON")
 
 
+def _loads(raw: bytes) -> Any:
+    return json.loads(raw, parse_constant=_reject_constant)
+
+
+def _unstorable_text_paths(document: Any) -> dict[str, list[str]]:
+    """Where strings or keys hold NUL or lone surrogates (walked without recursion: nesting may be deep)."""
+    found: dict[str, list[str]] = {}
+    stack: list[tuple[str, Any]] = [("", document)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if not is_clean(value):
+                found[path or "body"] = [UNSTORABLE_TEXT]
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                child = f"{path}.{key}" if path else str(key)
+                if not is_clean(key):
+                    found[scrub(child)] = [UNSTORABLE_TEXT]
+                else:
+                    stack.append((child, item))
+        elif isinstance(value, list):
+            stack.extend((f"{path}.{index}" if path else str(index), item) for index, item in enumerate(value))
+    return found
+
+
 def loads_strict(raw: bytes) -> Any:
     """JSON as RFC 8259 has it: no NaN or Infinity, UTF-8, any nesting that does not exhaust the stack."""
     try:
-        return json.loads(raw, parse_constant=_reject_constant)
+        return _loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidJsonError() from exc
+
+
+def loads_storable(raw: bytes) -> Any:
+    """As loads_strict, for bodies that are stored: no NUL and no lone surrogate in any string or key (a 422
+    naming where; PostgreSQL refuses both, and no UTF-8 encoder takes a lone surrogate)."""
+    document = loads_strict(raw)
+    unstorable = _unstorable_text_paths(document)
+    if unstorable:
+        raise ValidationFailedError(fields=unstorable)
+    return document
+
+
+def loads_signed(raw: bytes) -> Any:
+    """A signed webhook body as JSON, or None when it is not JSON at all (it is still stored, never refused)."""
+    try:
+        return _loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
 
 
 def read_body(request: Request) -> bytes:
@@ -109,7 +155,7 @@ class JsonBodyParser(FlaskParser):
         raw = req.get_data(cache=True)
         if not raw.strip():
             return core.missing
-        return loads_strict(raw)
+        return loads_storable(raw)
 
     def handle_error(self, error: Any, req: Request, schema: Any, **_: Any) -> NoReturn:
         messages = error.messages

@@ -105,7 +105,7 @@ def decode_quote_request(raw: bytes) -> QuoteRequest:
     """A validated quote request from a raw body, or InvalidJsonError / ValidationFailedError."""
     try:
         request = _decoder.decode(raw)
-    except (msgspec.ValidationError, msgspec.DecodeError):
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):  # nesting deeper than msgspec goes
         return canonical_decode(raw)
     if not _codes_are_valid(request):
         return canonical_decode(raw)

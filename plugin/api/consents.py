@@ -23,7 +23,7 @@ bp = Blueprint("consents", __name__, url_prefix="/api/v1/consents", description=
 @require_key(KeyKind.PUBLISHABLE, KeyKind.SECRET, cached=True)
 @bp.arguments(ConsentRequestSchema)
 @bp.response(201, ConsentSchema)
-@bp.documents_errors(400, 401, 403, 413, 422, 429)
+@bp.documents_errors(400, 401, 403, 413, 415, 422, 429)
 def create(data: dict[str, Any]) -> Response:
     """Record what the shopper saw when choosing protection; pass the id on as `sp_consent` metadata."""
     shop = current_snapshot()

@@ -10,7 +10,7 @@ from plugin.api.blueprint import Blueprint
 from plugin.api.presenters import policy_body
 from plugin.auth import KeyKind, current_snapshot, require_key
 from plugin.models import utcnow
-from plugin.schemas import OrderQuerySchema, PolicySchema
+from plugin.schemas import OrderQuerySchema, PolicyListSchema, PolicySchema
 from plugin.services.policies import get_policy, order_policies, retry_policy
 
 bp = Blueprint("policies", __name__, url_prefix="/api/v1/policies", description="Cargo insurance per parcel.")
@@ -19,7 +19,7 @@ bp = Blueprint("policies", __name__, url_prefix="/api/v1/policies", description=
 @bp.route("", methods=["GET"])
 @require_key(KeyKind.SECRET)
 @bp.arguments(OrderQuerySchema, location="query")
-@bp.response(200, PolicySchema(many=True))
+@bp.response(200, PolicyListSchema)
 @bp.documents_errors(401, 403, 422)
 def index(query: dict[str, Any]) -> Response:
     """The order's policies."""

@@ -11,7 +11,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from plugin.api.blueprint import Blueprint
 from plugin.api.presenters import protection_body, protection_page_body
 from plugin.auth import KeyKind, current_snapshot, require_key
-from plugin.schemas import PolicySchema, ShipmentSchema
+from plugin.schemas import ListSchema, PolicySchema, ShipmentSchema
 from plugin.services.protections import ProtectionFilter, get_protection, list_protections
 
 bp = Blueprint("protections", __name__, url_prefix="/api/v1/protections", description="Protected purchases.")
@@ -89,10 +89,8 @@ class ProtectionSchema(Schema):
     policies = fields.List(fields.Nested(PolicySchema))
 
 
-class ProtectionListSchema(Schema):
-    object = fields.String(dump_default="list")
-    data = fields.List(fields.Nested(ProtectionSchema))
-    has_more = fields.Boolean()
+class ProtectionListSchema(ListSchema):
+    data = fields.List(fields.Nested(ProtectionSchema), required=True)
 
 
 @bp.route("", methods=["GET"])

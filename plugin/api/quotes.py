@@ -69,7 +69,7 @@ def quote_body(quote: IssuedQuote) -> dict[str, Any]:
     ),
     bp.response(200, QuoteSchema),
 )
-@bp.documents_errors(400, 401, 403, 413, 422, 429)
+@bp.documents_errors(400, 401, 403, 413, 415, 422, 429)
 def create_quote() -> Response:
     """Price a cart under the shop's rules; an eligible answer carries a signed `id` valid for 24 hours."""
     shop = current_snapshot()

@@ -10,7 +10,7 @@ from plugin.api.blueprint import Blueprint
 from plugin.auth import KeyKind, current_shop, require_key
 from plugin.schemas import SettingsSchema
 from plugin.services.settings import SettingsContext, public_settings, update_settings
-from plugin.validation import loads_strict
+from plugin.validation import loads_storable
 
 bp = Blueprint("settings", __name__, url_prefix="/api/v1/settings", description="The shop's settings.")
 
@@ -46,10 +46,10 @@ def get_settings() -> dict[str, Any]:
     }
 )
 @bp.response(200, SettingsSchema)
-@bp.documents_errors(400, 401, 403, 413, 422)
+@bp.documents_errors(400, 401, 403, 413, 415, 422)
 def patch_settings() -> dict[str, Any]:
     """Change some settings; the result is validated whole and saved only if all of it is valid."""
-    patch = loads_strict(request.get_data(cache=True))
+    patch = loads_storable(request.get_data(cache=True))
     shop = current_shop()
     updated = update_settings(shop, patch, _context())
     current_app.extensions["grant_cache"].forget_shop(shop.id)

@@ -10,7 +10,7 @@ from plugin.api.blueprint import Blueprint
 from plugin.api.presenters import shipment_body
 from plugin.auth import KeyKind, current_shop, current_snapshot, require_key
 from plugin.models import utcnow
-from plugin.schemas import OrderQuerySchema, ShipmentRequestSchema, ShipmentSchema
+from plugin.schemas import OrderQuerySchema, ShipmentListSchema, ShipmentRequestSchema, ShipmentSchema
 from plugin.services.shipments import (
     ShipmentItem,
     ShipmentRequest,
@@ -26,7 +26,7 @@ bp = Blueprint("shipments", __name__, url_prefix="/api/v1/shipments", descriptio
 @require_key(KeyKind.SECRET)
 @bp.arguments(ShipmentRequestSchema)
 @bp.response(202, ShipmentSchema)
-@bp.documents_errors(400, 401, 403, 413, 422)
+@bp.documents_errors(400, 401, 403, 413, 415, 422)
 def create(data: dict[str, Any]) -> Response:
     """Record a parcel; a covered one gets a pending policy that the worker buys. Repeats buy nothing twice."""
     request = ShipmentRequest(
@@ -52,7 +52,7 @@ def create(data: dict[str, Any]) -> Response:
 @bp.route("", methods=["GET"])
 @require_key(KeyKind.SECRET)
 @bp.arguments(OrderQuerySchema, location="query")
-@bp.response(200, ShipmentSchema(many=True))
+@bp.response(200, ShipmentListSchema)
 @bp.documents_errors(401, 403, 422)
 def index(query: dict[str, Any]) -> Response:
     """The order's shipments with their tracking and policies."""

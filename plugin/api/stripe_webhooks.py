@@ -9,17 +9,24 @@ from flask import current_app, request
 
 from plugin.api.blueprint import Blueprint
 from plugin.config import quote_signing_keys
-from plugin.errors import ApiError, InvalidJsonError, NotFoundError
+from plugin.errors import ApiError, NotFoundError
 from plugin.models import utcnow
 from plugin.payments.stripe import InvalidSignatureError, verify_signature
-from plugin.services.purchases import PurchaseContext
+from plugin.schemas import WebhookReceiptSchema
+from plugin.services.purchases import PurchaseContext, record_unreadable
 from plugin.services.shops import get_shop
 from plugin.services.stripe_account import stripe_account
 from plugin.services.stripe_events import record_stripe_event
-from plugin.validation import loads_strict, read_body
+from plugin.validation import loads_signed, read_body
 
 log = logging.getLogger(__name__)
-bp = Blueprint("stripe_webhooks", __name__, url_prefix="/webhooks/stripe", description="Stripe webhook endpoint.")
+bp = Blueprint(
+    "stripe_webhooks",
+    __name__,
+    url_prefix="/webhooks/stripe",
+    json_bodies=False,
+    description="Stripe webhook endpoint.",
+)
 
 
 class InvalidWebhookSignatureError(ApiError):
@@ -40,6 +47,7 @@ def purchase_context(line_items_checkable: bool) -> PurchaseContext:
 
 
 @bp.route("/<shop_id>", methods=["POST"])
+@bp.response(200, WebhookReceiptSchema)
 @bp.documents_errors(400, 404, 413)
 def receive(shop_id: str) -> dict[str, Any]:
     """Stripe's deliveries for one shop; every accepted delivery, first or repeated, answers 200."""
@@ -55,9 +63,12 @@ def receive(shop_id: str) -> dict[str, Any]:
         verify_signature(raw, request.headers.get("Stripe-Signature"), secrets)
     except InvalidSignatureError as exc:
         raise InvalidWebhookSignatureError() from exc
-    event = loads_strict(raw)
+    # Signed by Stripe: from here on every delivery is stored and answered 200, even one we cannot read,
+    # since anything else makes Stripe retry it for days.
+    event = loads_signed(raw)
     if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not event["id"]:
-        raise InvalidJsonError("The body is not a Stripe event.")
-    # Stripe's API is never called from here: a Checkout line check is a job, queued with the protection.
-    recorded = record_stripe_event(shop, event, purchase_context(account.api_key is not None))
+        recorded = record_unreadable(shop, "stripe", raw, None, "")
+    else:
+        # Stripe's API is never called from here: a Checkout line check is a job, queued with the protection.
+        recorded = record_stripe_event(shop, event, purchase_context(account.api_key is not None))
     return {"received": True, "duplicate": recorded.duplicate, "outcome": recorded.outcome}

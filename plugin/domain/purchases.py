@@ -20,6 +20,10 @@ class ReviewReason(StrEnum):
     AMOUNT_MISSING = "amount_missing"  # no usable sp_amount
     AMOUNT_MISMATCH = "amount_mismatch"  # sp_amount is not the quoted customer price
     ORDER_ID_MISSING = "order_id_missing"
+    # The order id could not be stored as sent (longer than an id column, or NUL / lone surrogates in it): it
+    # is kept in a fitted form that matches no order, so that it never silently names another order.
+    ORDER_ID_TOO_LONG = "order_id_too_long"
+    ORDER_ID_UNREADABLE = "order_id_unreadable"
     LINE_ITEM_MISSING = "line_item_missing"  # the Checkout Session has no protection line
     LINE_ITEM_MISMATCH = "line_item_mismatch"  # the protection line's amount is not sp_amount
 
@@ -32,6 +36,9 @@ QUOTE_KEY, AMOUNT_KEY, ORDER_KEY, CONSENT_KEY, EMAIL_KEY = (
     "sp_consent",
     "customer_email",
 )
+METADATA_VALUE_LIMIT = 500  # Stripe's own limit on a metadata value
+ORDER_ID_LIMIT = 255  # what an order id column holds; Shopify's and WooCommerce's ids are far shorter
+REPLACEMENT_CHARACTER = "\ufffd"  # what an unstorable character (NUL, lone surrogate) was replaced with
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +144,10 @@ def check_purchase(
         reasons.append(ReviewReason.AMOUNT_MISMATCH)
     if not order_id:
         reasons.append(ReviewReason.ORDER_ID_MISSING)
+    elif len(order_id) > ORDER_ID_LIMIT:
+        reasons.append(ReviewReason.ORDER_ID_TOO_LONG)
+    elif REPLACEMENT_CHARACTER in order_id:
+        reasons.append(ReviewReason.ORDER_ID_UNREADABLE)
     return PurchaseCheck(tuple(reasons))
 
 

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import time
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
-
-import stripe
 
 from plugin.domain.purchases import (
     EMAIL_KEY,
+    METADATA_VALUE_LIMIT,
     DisputeOpened,
     PaymentFact,
     PaymentFailed,
     PaymentSucceeded,
     RefundsChanged,
 )
+from plugin.domain.untrusted_text import fit_id, fit_text, scrub
 
 SIGNATURE_TOLERANCE_SECONDS = 300
 
@@ -38,21 +41,68 @@ class InvalidSignatureError(ValueError):
     """The delivery is not signed by any of the shop's webhook secrets, or is too old."""
 
 
-def verify_signature(raw: bytes, header: str | None, secrets: Iterable[str]) -> None:
-    """Accept the delivery if ANY active secret verifies it within the tolerance (secrets are rolled)."""
+def _signature_parts(header: str) -> tuple[int | None, list[str]]:
+    """`t=<unix time>,v1=<hex>,v1=<hex>,v0=…` as (t, the v1 signatures); other schemes are ignored."""
+    timestamp: int | None = None
+    signatures: list[str] = []
+    for part in header.split(","):
+        name, _, value = part.strip().partition("=")
+        if name == "t" and value.isascii() and value.isdigit() and len(value) <= 12:
+            timestamp = int(value)
+        elif name == "v1" and value:
+            signatures.append(value)
+    return timestamp, signatures
+
+
+def verify_signature(raw: bytes, header: str | None, secrets: Iterable[str], now: float | None = None) -> None:
+    """Accept the delivery if ANY active secret verifies it within the tolerance (secrets are rolled).
+
+    Computed here over the raw bytes, as Stripe signs them: the SDK's helper decodes the body as UTF-8 first,
+    which a signed body that is not UTF-8 would turn into an exception instead of an answer.
+    """
     if not header:
         raise InvalidSignatureError("missing Stripe-Signature header")
+    timestamp, signatures = _signature_parts(header)
+    if timestamp is None or not signatures:
+        raise InvalidSignatureError("the Stripe-Signature header has no timestamp or no v1 signature")
+    if abs((time.time() if now is None else now) - timestamp) > SIGNATURE_TOLERANCE_SECONDS:
+        raise InvalidSignatureError("the signature is older than the tolerance")
+    signed = str(timestamp).encode() + b"." + raw
     for secret in secrets:
-        try:
-            stripe.WebhookSignature.verify_header(raw, header, secret, SIGNATURE_TOLERANCE_SECONDS)
-        except stripe.SignatureVerificationError:
-            continue
-        return
-    raise InvalidSignatureError("no webhook secret of this shop verifies the signature, or it is stale")
+        expected = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+        if any(hmac.compare_digest(expected.encode(), candidate.encode()) for candidate in signatures):
+            return
+    raise InvalidSignatureError("no webhook secret of this shop verifies the signature")
+
+
+ID_LIMIT = 255  # Stripe's ids are short; a longer one is fitted (prefix + digest), never cut into another's
+STATUS_LIMIT = 30
+EMAIL_LIMIT = 320
+# The earliest and latest plausible event times: Stripe's launch, and a day ahead of our clock.
+_EARLIEST_EVENT = datetime(2011, 1, 1, tzinfo=UTC)
+_CLOCK_SKEW = timedelta(days=1)
 
 
 def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
+    """A non-empty string as storable text (NUL and lone surrogates replaced), else None."""
+    return scrub(value) if isinstance(value, str) and value else None
+
+
+def _id(value: Any) -> str | None:
+    """A Stripe id, fitted to the id columns: the same id always fits the same way, two ids never become one."""
+    return fit_id(value, ID_LIMIT) if isinstance(value, str) and value else None
+
+
+def _email(*candidates: Any) -> str | None:
+    """The first usable email, as storable text within an email column (RFC 5321 allows 320 characters)."""
+    for value in candidates:
+        if isinstance(value, str) and value.strip():
+            return fit_text(value.strip(), EMAIL_LIMIT)
+    return None
+
+
+def _status(value: Any) -> str | None:
+    return fit_text(value, STATUS_LIMIT) if isinstance(value, str) and value else None
 
 
 MAX_AMOUNT = 10**15  # beyond any real payment; larger numbers would not fit the database's BIGINT sums
@@ -67,28 +117,45 @@ def _int(value: Any) -> int | None:
 def _id_of(value: Any) -> str | None:
     """A Stripe reference that may be an id or an expanded object."""
     if isinstance(value, Mapping):
-        return _text(value.get("id"))
-    return _text(value)
+        return _id(value.get("id"))
+    return _id(value)
 
 
 def _metadata(obj: Mapping[str, Any]) -> dict[str, str]:
     metadata = obj.get("metadata")
     if not isinstance(metadata, Mapping):
         return {}
-    return {str(key): str(value) for key, value in metadata.items() if isinstance(value, str | int)}
+    # Stripe caps metadata values at 500 characters; anything longer is cut there (and then fails its checks).
+    return {
+        scrub(str(key)): scrub(str(value))[:METADATA_VALUE_LIMIT]
+        for key, value in metadata.items()
+        if isinstance(value, str | int) and not isinstance(value, bool)
+    }
 
 
 def _currency(obj: Mapping[str, Any]) -> str:
-    return str(obj.get("currency") or "").upper()
+    """The ISO 4217 code in upper case; anything that is not three ASCII letters is "" (it then mismatches)."""
+    value = obj.get("currency")
+    if isinstance(value, str) and len(value) == 3 and value.isascii() and value.isalpha():
+        return value.upper()
+    return ""
 
 
 def _when(event: Mapping[str, Any]) -> datetime:
+    """The event's time; one outside any plausible range (a signed but broken `created`) is read as now."""
+    now = datetime.now(UTC)
     created = _int(event.get("created"))
-    return datetime.fromtimestamp(created, UTC) if created is not None else datetime.now(UTC)
+    if created is None:
+        return now
+    try:
+        when = datetime.fromtimestamp(created, UTC)
+    except (OverflowError, OSError, ValueError):
+        return now
+    return when if _EARLIEST_EVENT <= when <= now + _CLOCK_SKEW else now
 
 
 def _from_payment_intent(event: Mapping[str, Any], intent: Mapping[str, Any]) -> PaymentSucceeded | None:
-    intent_id = _text(intent.get("id"))
+    intent_id = _id(intent.get("id"))
     if intent_id is None:
         return None
     metadata = _metadata(intent)
@@ -98,26 +165,26 @@ def _from_payment_intent(event: Mapping[str, Any], intent: Mapping[str, Any]) ->
         amount=_int(intent.get("amount_received")) or _int(intent.get("amount")),
         currency=_currency(intent),
         metadata=metadata,
-        customer_email=_text(intent.get("receipt_email")) or _text(metadata.get(EMAIL_KEY)),
+        customer_email=_email(intent.get("receipt_email"), metadata.get(EMAIL_KEY)),
         occurred_at=_when(event),
         charge=_id_of(intent.get("latest_charge")),
     )
 
 
 def _from_session(event: Mapping[str, Any], session: Mapping[str, Any]) -> PaymentSucceeded | None:
-    session_id = _text(session.get("id"))
+    session_id = _id(session.get("id"))
     if session_id is None:
         return None
     metadata = _metadata(session)
     details = session.get("customer_details")
-    email = _text(details.get("email")) if isinstance(details, Mapping) else None
+    email = details.get("email") if isinstance(details, Mapping) else None
     return PaymentSucceeded(
         payment_intent=_id_of(session.get("payment_intent")),
         checkout_session=session_id,
         amount=_int(session.get("amount_total")),
         currency=_currency(session),
         metadata=metadata,
-        customer_email=email or _text(session.get("customer_email")) or _text(metadata.get(EMAIL_KEY)),
+        customer_email=_email(email, session.get("customer_email"), metadata.get(EMAIL_KEY)),
         occurred_at=_when(event),
     )
 
@@ -141,10 +208,10 @@ def translate(event: Mapping[str, Any]) -> PaymentFact | None:
             return None
         return _from_session(event, obj)
     if event_type == "checkout.session.async_payment_failed":
-        session_id = _text(obj.get("id"))
+        session_id = _id(obj.get("id"))
         return PaymentFailed(_id_of(obj.get("payment_intent")), session_id) if session_id else None
     if event_type == "charge.refunded":
-        key = _id_of(obj.get("payment_intent")) or _text(obj.get("id"))
+        key = _id_of(obj.get("payment_intent")) or _id(obj.get("id"))
         if key is None:
             return None
         return RefundsChanged(
@@ -155,7 +222,7 @@ def translate(event: Mapping[str, Any]) -> PaymentFact | None:
         )
     if event_type in {"refund.created", "refund.updated", "refund.failed", "charge.refund.updated"}:
         key = _payment_key_of_charge_like(obj)
-        refund_id = _text(obj.get("id"))
+        refund_id = _id(obj.get("id"))
         if key is None or refund_id is None:
             return None
         return RefundsChanged(
@@ -163,11 +230,11 @@ def translate(event: Mapping[str, Any]) -> PaymentFact | None:
             currency=_currency(obj),
             refund_id=refund_id,
             refund_amount=_int(obj.get("amount")) or 0,
-            refund_status=_text(obj.get("status")) or "pending",
+            refund_status=_status(obj.get("status")) or "pending",
         )
     if event_type == "charge.dispute.created":
         key = _payment_key_of_charge_like(obj)
-        dispute_id = _text(obj.get("id"))
+        dispute_id = _id(obj.get("id"))
         if key is None or dispute_id is None:
             return None
         return DisputeOpened(key, dispute_id, _currency(obj), _int(obj.get("amount")))

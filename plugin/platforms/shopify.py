@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from plugin.domain.money import parse_major_units
+from plugin.domain.untrusted_text import fit_id, fit_text, scrub
 from plugin.schemas import MAX_AMOUNT, MAX_QUANTITY
 from plugin.services.shipments import ShipmentItem, ShipmentRequest
 
@@ -71,31 +72,49 @@ class OrderRefunded:
 PlatformFact = ShipmentRequest | ShipmentChanged | TrackingUpdate | OrderCancelled | OrderRefunded
 
 
-def _text(value: Any) -> str | None:
-    """Shopify ids arrive as integers: compare them as their decimal strings."""
+# What the shipment columns hold; a signed payload's longer values are kept readable, cut with an ellipsis.
+ID_LIMIT, CARRIER_LIMIT, TRACKING_NUMBER_LIMIT, URL_LIMIT = 255, 100, 255, 2048
+STATUS_LIMIT, MESSAGE_LIMIT, LOCATION_LIMIT, SKU_LIMIT, NAME_LIMIT = 40, 500, 255, 255, 300
+
+
+def _text(value: Any, limit: int | None = None) -> str | None:
+    """Shopify ids arrive as integers: compare them as their decimal strings. Text is made storable."""
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int):
-        return str(value)
-    return value.strip() or None if isinstance(value, str) else None
+        text = str(value)
+    elif isinstance(value, str):
+        text = scrub(value.strip())
+    else:
+        return None
+    if not text:
+        return None
+    return fit_text(text, limit) if limit is not None else text
+
+
+def _ref(value: Any) -> str | None:
+    """An id (order, fulfillment): fitted so that a long one never becomes another's id."""
+    text = _text(value)
+    return fit_id(text, ID_LIMIT) if text else None
 
 
 def _time(value: Any, default: datetime) -> datetime:
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return default
+    """An ISO 8601 time in UTC; anything unreadable or out of range (year 0, 99999) is `default`."""
+    if not isinstance(value, str):
+        return default
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    return default
+    except (ValueError, OverflowError):
+        return default
 
 
-def _first(payload: Mapping[str, Any], single: str, plural: str) -> str | None:
-    value = _text(payload.get(single))
+def _first(payload: Mapping[str, Any], single: str, plural: str, limit: int) -> str | None:
+    value = _text(payload.get(single), limit)
     if value:
         return value
     many = payload.get(plural)
-    return _text(many[0]) if isinstance(many, list) and many else None
+    return _text(many[0], limit) if isinstance(many, list) and many else None
 
 
 def _price(line: Mapping[str, Any], currency: str, exponent: int) -> int | None:
@@ -114,6 +133,11 @@ def _price(line: Mapping[str, Any], currency: str, exponent: int) -> int | None:
         return None
 
 
+def _sku(sku: Any, line_id: Any) -> str:
+    """A line's SKU (else its id), as a refund will name it too."""
+    return _text(sku, SKU_LIMIT) or _text(line_id, SKU_LIMIT) or "?"
+
+
 def _items(payload: Mapping[str, Any], currency: str, exponent: int) -> tuple[ShipmentItem, ...] | None:
     lines = payload.get("line_items")
     if not isinstance(lines, list):
@@ -130,10 +154,10 @@ def _items(payload: Mapping[str, Any], currency: str, exponent: int) -> tuple[Sh
             unit_price = None  # not a price we can insure by: the parcel falls back to the order's value
         items.append(
             ShipmentItem(
-                sku=_text(line.get("sku")) or _text(line.get("id")) or "?",
+                sku=_sku(line.get("sku"), line.get("id")),
                 quantity=quantity,
                 unit_price=unit_price,
-                name=_text(line.get("name")) or _text(line.get("title")),
+                name=_text(line.get("name"), NAME_LIMIT) or _text(line.get("title"), NAME_LIMIT),
             )
         )
     return tuple(items) or None
@@ -144,59 +168,60 @@ def translate(
 ) -> PlatformFact | None:
     """The fact a webhook states, or None for topics (or payloads) this plugin does not act on."""
     if topic == "fulfillments/create":
-        shipment_ref, order_id = _text(payload.get("id")), _text(payload.get("order_id"))
+        shipment_ref, order_id = _ref(payload.get("id")), _ref(payload.get("order_id"))
         if not shipment_ref or not order_id:
             return None
         return ShipmentRequest(
             shipment_ref=shipment_ref,
             order_id=order_id,
-            carrier=_text(payload.get("tracking_company")),
-            tracking_number=_first(payload, "tracking_number", "tracking_numbers"),
-            tracking_url=_first(payload, "tracking_url", "tracking_urls"),
+            carrier=_text(payload.get("tracking_company"), CARRIER_LIMIT),
+            tracking_number=_first(payload, "tracking_number", "tracking_numbers", TRACKING_NUMBER_LIMIT),
+            tracking_url=_first(payload, "tracking_url", "tracking_urls", URL_LIMIT),
             shipped_at=_time(payload.get("created_at"), now),
             items=_items(payload, currency, exponent),
         )
     if topic == "fulfillments/update":
-        shipment_ref = _text(payload.get("id"))
+        shipment_ref = _ref(payload.get("id"))
         if not shipment_ref:
             return None
-        status = _text(payload.get("status"))
+        status = _text(payload.get("status"), STATUS_LIMIT)
         return ShipmentChanged(
             shipment_ref=shipment_ref,
-            order_id=_text(payload.get("order_id")),
-            carrier=_text(payload.get("tracking_company")),
-            tracking_number=_first(payload, "tracking_number", "tracking_numbers"),
-            tracking_url=_first(payload, "tracking_url", "tracking_urls"),
+            order_id=_ref(payload.get("order_id")),
+            carrier=_text(payload.get("tracking_company"), CARRIER_LIMIT),
+            tracking_number=_first(payload, "tracking_number", "tracking_numbers", TRACKING_NUMBER_LIMIT),
+            tracking_url=_first(payload, "tracking_url", "tracking_urls", URL_LIMIT),
             cancelled=status in {"cancelled", "failure", "error"},
-            shipment_status=_text(payload.get("shipment_status")),
+            shipment_status=_text(payload.get("shipment_status"), STATUS_LIMIT),
             occurred_at=_time(payload.get("updated_at"), now),
         )
     if topic == "fulfillment_events/create":
-        shipment_ref, status = _text(payload.get("fulfillment_id")), _text(payload.get("status"))
+        shipment_ref, status = _ref(payload.get("fulfillment_id")), _text(payload.get("status"), STATUS_LIMIT)
         if not shipment_ref or not status:
             return None
-        place = ", ".join(p for p in (_text(payload.get("city")), _text(payload.get("country"))) if p)
+        place = ", ".join(p for p in (_text(payload.get("city")), _text(payload.get("country"))) if p)[:LOCATION_LIMIT]
         return TrackingUpdate(
             shipment_ref=shipment_ref,
             status=status,
             occurred_at=_time(payload.get("happened_at") or payload.get("created_at"), now),
-            message=_text(payload.get("message")),
+            message=_text(payload.get("message"), MESSAGE_LIMIT),
             location=place or None,
         )
     if topic == "orders/cancelled":
-        order_id = _text(payload.get("id"))
+        order_id = _ref(payload.get("id"))
         return OrderCancelled(order_id) if order_id else None
     if topic == "refunds/create":
-        order_id = _text(payload.get("order_id"))
+        order_id = _ref(payload.get("order_id"))
         if not order_id:
             return None
         refunded = []
-        for entry in payload.get("refund_line_items") or []:
+        lines = payload.get("refund_line_items")
+        for entry in lines if isinstance(lines, list) else []:
             if not isinstance(entry, Mapping):
                 continue
             line = entry.get("line_item") if isinstance(entry.get("line_item"), Mapping) else {}
             quantity = entry.get("quantity")
             if isinstance(quantity, int) and not isinstance(quantity, bool) and quantity > 0:
-                refunded.append((_text(line.get("sku")) or _text(entry.get("line_item_id")) or "?", quantity))
+                refunded.append((_sku(line.get("sku"), entry.get("line_item_id")), quantity))
         return OrderRefunded(order_id, tuple(refunded))
     return None

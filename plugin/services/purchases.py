@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from plugin.domain import quote_token
 from plugin.domain.ids import new_id
@@ -30,6 +30,7 @@ from plugin.domain.purchases import (
     is_protection_line,
     parse_minor_units,
 )
+from plugin.domain.untrusted_text import digest_id, fit_id, fit_text
 from plugin.extensions import db
 from plugin.models import Payment, Protection, Shop, StripeRefund, WebhookDelivery
 from plugin.services import jobs
@@ -81,6 +82,12 @@ def _protection_of(payment: Payment, new: bool) -> Protection | None:
     return db.session.scalars(select(Protection).where(Protection.payment_id == payment.id)).first()
 
 
+def _order_id(metadata: Mapping[str, str]) -> str | None:
+    """The order id as stored: fitted so that a long or unreadable one never matches another order's id."""
+    sent = metadata.get(ORDER_KEY)
+    return fit_id(sent) if sent else None
+
+
 def _verified_claims(reference: str, secrets: Sequence[str]) -> quote_token.QuoteClaims | None:
     try:
         return quote_token.verify(reference, secrets)
@@ -98,21 +105,21 @@ def _new_protection(
     reference = metadata[QUOTE_KEY][:500]
     claims = _verified_claims(reference, quote_secrets)
     charged = parse_minor_units(metadata.get(AMOUNT_KEY))
-    order_id = metadata.get(ORDER_KEY) or None
+    sent_order_id = metadata.get(ORDER_KEY) or None
     check = check_purchase(
         claims,
         shop_id=shop.id,
         currency=fact.currency,
         charged=charged,
         paid_at=fact.occurred_at,
-        order_id=order_id,
+        order_id=sent_order_id,
     )
     from_quote = claims is not None
     protection = Protection(
         id=new_id("prot"),
         shop_id=shop.id,
         payment=payment,
-        order_id=order_id,
+        order_id=_order_id(fact.metadata),
         status=ACTIVE if check.trusted else NEEDS_REVIEW,
         review_reason=None if check.trusted else str(check.reasons[0]),
         disputed=payment.disputed,
@@ -124,7 +131,7 @@ def _new_protection(
         charged_amount=charged,
         quote_reference=reference,
         quote_expires_at=claims.expires_at if from_quote else None,
-        consent_id=metadata.get(CONSENT_KEY) or None,
+        consent_id=fit_id(metadata[CONSENT_KEY]) if metadata.get(CONSENT_KEY) else None,
         payment_intent=payment.payment_intent,
         checkout_session=payment.checkout_session,
         customer_email=fact.customer_email,
@@ -172,7 +179,7 @@ def _on_succeeded(shop: Shop, fact: PaymentSucceeded, ctx: PurchaseContext) -> R
         payment.succeeded_at = fact.occurred_at
     payment.amount = fact.amount if fact.amount is not None else payment.amount
     payment.currency = fact.currency or payment.currency
-    payment.order_id = payment.order_id or fact.metadata.get(ORDER_KEY) or None
+    payment.order_id = payment.order_id or _order_id(fact.metadata)
     protection = _protection_of(payment, new)
     outcome = "order_recorded"
     if QUOTE_KEY in fact.metadata:
@@ -257,15 +264,29 @@ def apply_fact(shop: Shop, fact: PaymentFact, ctx: PurchaseContext) -> Recorded:
     return _on_dispute(shop, fact, ctx)
 
 
+DELIVERY_ID_LIMIT, TOPIC_LIMIT = 255, 100
+UNSTORABLE, UNREADABLE = "unstorable", "unreadable"
+
+
+def _store_delivery(shop_id: str, source: str, delivery_id: str, topic: str, outcome: str) -> None:
+    db.session.add(
+        WebhookDelivery(shop_id=shop_id, source=source, delivery_id=delivery_id, topic=topic, outcome=outcome)
+    )
+
+
 def record_delivery(
     shop: Shop, source: str, delivery_id: str, topic: str, apply: Callable[[], Recorded | None]
 ) -> Recorded:
     """Store the delivery and its effect in one transaction; a repeat (even a concurrent one) does nothing.
 
     Two different deliveries about the same payment may race to create it: the loser's transaction hits a
-    unique constraint, rolls back, and runs again against what the winner committed.
+    unique constraint, rolls back, and runs again against what the winner committed. A signed delivery whose
+    values the database still refuses is stored as `unstorable` (and logged), never answered with a 5xx that
+    the sender would retry for days.
     """
     shop_id = shop.id
+    delivery_id = fit_id(delivery_id, DELIVERY_ID_LIMIT)
+    topic = fit_text(topic, TOPIC_LIMIT)
     for attempt in range(1, _WRITE_ATTEMPTS + 1):
         try:
             seen = db.session.scalar(
@@ -280,20 +301,31 @@ def record_delivery(
                 return Recorded(seen, duplicate=True)
             recorded = apply() or Recorded("ignored")
             # Written last, with its outcome: one INSERT, committed with the effect or not at all.
-            delivery = WebhookDelivery(
-                shop_id=shop_id,
-                source=source,
-                delivery_id=delivery_id,
-                topic=topic[:100],
-                outcome=recorded.outcome,
-            )
-            db.session.add(delivery)
+            _store_delivery(shop_id, source, delivery_id, topic, recorded.outcome)
             db.session.commit()
             return recorded
         except IntegrityError:
             db.session.rollback()
             log.info("delivery write conflicted; retrying", extra={"delivery_id": delivery_id, "attempt": attempt})
+        except DataError as exc:
+            db.session.rollback()
+            log.error(
+                "signed delivery not storable; kept without its effect",
+                extra={"delivery_id": delivery_id, "source": source, "topic": topic, "error": str(exc.orig)[:300]},
+            )
+            _store_delivery(shop_id, source, delivery_id, topic, UNSTORABLE)
+            db.session.commit()
+            return Recorded(UNSTORABLE)
     raise RuntimeError(f"delivery {delivery_id} conflicted {_WRITE_ATTEMPTS} times")
+
+
+def record_unreadable(shop: Shop, source: str, raw: bytes, delivery_id: str | None, topic: str) -> Recorded:
+    """Store a signed delivery that cannot be interpreted at all (not JSON, not an event): answered, not retried."""
+    log.warning(
+        "signed delivery unreadable; stored without effect",
+        extra={"shop_id": shop.id, "source": source, "delivery_id": delivery_id, "size": len(raw)},
+    )
+    return record_delivery(shop, source, delivery_id or digest_id(raw, "sha256:"), topic, lambda: Recorded(UNREADABLE))
 
 
 def apply_line_items(protection_id: str, lines: Sequence[Mapping[str, Any]], now: datetime) -> str:

@@ -75,7 +75,8 @@ BAD_PATCHES = [
     ('{"pricing": {"rate": "0.5\\n"}}', "pricing.rate"),
     ('{"pricing": {"rate": "\\u0660.\\u0665"}}', "pricing.rate"),
     ('{"pricing": {"remote_surcharge": [1]}}', "pricing.remote_surcharge"),
-    ('{"pricing": {"category_rates": {"\\u0000x": "0.1"}}}', "pricing.category_rates.\\x00x"),
+    # The field path names the key with its NUL shown as U+FFFD (an error body carries no control characters).
+    ('{"pricing": {"category_rates": {"\\u0000x": "0.1"}}}', "pricing.category_rates.\ufffdx"),
     ('{"offer": {"title": "a\\u0000b"}}', "offer.title"),
     ('{"offer": {"title": "\\udc00"}}', "offer.title"),
     ('{"cors": {"allowed_origins": ["http://[::1"]}}', "cors.allowed_origins.0"),
