@@ -17,6 +17,8 @@ from plugin.domain.settings import PROVIDERS
 MAX_AMOUNT = 10**11
 MAX_QUANTITY = 10_000
 MAX_CART_LINES = 500
+# Printable text: no control characters, no lone surrogates (\Z, not $: "$" would let a trailing newline through).
+POSTAL_CODE_PATTERN = r"^[^\x00-\x1f\x7f-\x9f\ud800-\udfff]*\Z"
 _DECIMAL_RATE = re.compile(r"^\d{1,6}(\.\d{1,8})?$")
 
 
@@ -273,7 +275,16 @@ class DestinationSchema(Schema):
 
     country = CountryCode(required=True)
     region = RegionCode(allow_none=True, load_default=None)
-    postal_code = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=32))
+    postal_code = fields.String(
+        allow_none=True,
+        load_default=None,
+        validate=[
+            validate.Length(max=32),
+            # A control character is no part of an address, and (escaped as \u00XX) it would make the signed
+            # quote reference that carries the destination too long for Stripe metadata.
+            validate.Regexp(POSTAL_CODE_PATTERN, error="Must be printable text, without control characters."),
+        ],
+    )
 
     @validates_schema
     def _region_in_country(self, data: dict[str, Any], **_: Any) -> None:
@@ -393,6 +404,12 @@ class ShipmentRequestSchema(Schema):
         load_default=None,
         validate=validate.Length(max=MAX_CART_LINES),
     )
+    destination = fields.Nested(
+        DestinationSchema,
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "Where the parcel goes; default: the destination of the order's quote."},
+    )
 
 
 class PolicySchema(Schema):
@@ -437,6 +454,7 @@ class ShipmentSchema(Schema):
     items_value = fields.Integer(allow_none=True)
     currency = fields.String()
     uninsured_reason = fields.String(allow_none=True)
+    destination = fields.Nested(DestinationSchema, allow_none=True)
     policy = fields.Nested(PolicySchema, allow_none=True)
 
 
