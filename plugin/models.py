@@ -187,6 +187,10 @@ class Protection(db.Model):
     payment_intent: Mapped[str | None] = mapped_column(String(255), nullable=True)
     checkout_session: Mapped[str | None] = mapped_column(String(255), nullable=True)
     customer_email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    # Where the quote said the parcel goes (carried in the signed reference); null for older references.
+    destination_country: Mapped[str | None] = mapped_column(String(2), nullable=True)  # ISO 3166-1 alpha-2
+    destination_region: Mapped[str | None] = mapped_column(String(10), nullable=True)  # ISO 3166-2
+    destination_postal_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
     line_item_check: Mapped[str] = mapped_column(String(20), default="not_applicable")
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -221,6 +225,10 @@ class Shipment(db.Model):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     uninsured_reason: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    # Where the parcel goes: as the store said, else as the protection's quote said; null when nobody said.
+    destination_country: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    destination_region: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    destination_postal_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -27,6 +27,8 @@ RATE_MESSAGE = 'Must be a decimal string such as "0.015", from 0 to 1.'
 INTEGER_MESSAGE = "Must be an integer (a JSON number without a fraction, not a string)."
 OBJECT_MESSAGE = "Must be a JSON object."
 LIST_MESSAGE = "Must be a JSON array."
+# Printable text: no control characters, no lone surrogates (\Z, not $: "$" would let a trailing newline through).
+POSTAL_CODE_PATTERN = r"^[^\x00-\x1f\x7f-\x9f\ud800-\udfff]*\Z"
 
 
 class StrictInteger(fields.Integer):
@@ -346,7 +348,16 @@ class DestinationSchema(Schema):
 
     country = CountryCode(required=True)
     region = RegionCode(allow_none=True, load_default=None)
-    postal_code = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=32))
+    postal_code = fields.String(
+        allow_none=True,
+        load_default=None,
+        validate=[
+            validate.Length(max=32),
+            # A control character is no part of an address, and (escaped as \u00XX) it would make the signed
+            # quote reference that carries the destination too long for Stripe metadata.
+            validate.Regexp(POSTAL_CODE_PATTERN, error="Must be printable text, without control characters."),
+        ],
+    )
 
     @validates_schema
     def _region_in_country(self, data: dict[str, Any], **_: Any) -> None:
@@ -472,6 +483,12 @@ class ShipmentRequestSchema(Schema):
         load_default=None,
         validate=validate.Length(max=MAX_CART_LINES),
     )
+    destination = fields.Nested(
+        DestinationSchema,
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "Where the parcel goes; default: the destination of the order's quote."},
+    )
 
 
 class PolicySchema(Schema):
@@ -521,6 +538,7 @@ class ShipmentSchema(Schema):
     items_value = fields.Integer(allow_none=True)
     currency = fields.String()
     uninsured_reason = fields.String(allow_none=True)
+    destination = fields.Nested(DestinationSchema, allow_none=True)
     policy = fields.Nested(PolicySchema, allow_none=True)
 
 

@@ -18,7 +18,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0006_jobs"
-down_revision = "0004_consents"
+down_revision = "0005_destinations"
 branch_labels = None
 depends_on = None
 

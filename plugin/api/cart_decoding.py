@@ -17,7 +17,7 @@ from marshmallow import ValidationError
 from plugin import iso_codes
 from plugin.domain.pricing import Cart, CartItem, Destination
 from plugin.errors import ValidationFailedError
-from plugin.schemas import MAX_AMOUNT, MAX_CART_LINES, MAX_QUANTITY, QuoteRequestSchema
+from plugin.schemas import MAX_AMOUNT, MAX_CART_LINES, MAX_QUANTITY, POSTAL_CODE_PATTERN, QuoteRequestSchema
 from plugin.validation import flatten_errors, loads_strict
 
 Amount = Annotated[int, msgspec.Meta(ge=0, le=MAX_AMOUNT)]
@@ -26,7 +26,7 @@ Amount = Annotated[int, msgspec.Meta(ge=0, le=MAX_AMOUNT)]
 class _Destination(msgspec.Struct):
     country: str
     region: str | None = None
-    postal_code: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+    postal_code: Annotated[str, msgspec.Meta(max_length=32, pattern=POSTAL_CODE_PATTERN)] | None = None
 
 
 class _Item(msgspec.Struct, frozen=True):

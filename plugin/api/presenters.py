@@ -42,6 +42,17 @@ def policy_body(policy: Policy) -> dict[str, Any]:
     }
 
 
+def destination_body(where: Shipment | Protection) -> dict[str, str | None] | None:
+    """Where the parcel goes, as the API shows it (null when neither the store nor the quote said)."""
+    if not where.destination_country:
+        return None
+    return {
+        "country": where.destination_country,
+        "region": where.destination_region,
+        "postal_code": where.destination_postal_code,
+    }
+
+
 def shipment_body(shipment: Shipment, policy: Policy | None) -> dict[str, Any]:
     """The shipment as the API shows it, with its policy."""
     return {
@@ -62,6 +73,7 @@ def shipment_body(shipment: Shipment, policy: Policy | None) -> dict[str, Any]:
         "items_value": shipment.items_value_amount,
         "currency": shipment.currency,
         "uninsured_reason": shipment.uninsured_reason,
+        "destination": destination_body(shipment),
         "policy": policy_body(policy) if policy is not None else None,
     }
 
@@ -89,6 +101,7 @@ def protection_body(protection: Protection, related: OrderRelations) -> dict[str
         "payment_intent": protection.payment_intent,
         "checkout_session": protection.checkout_session,
         "customer_email": protection.customer_email,
+        "destination": destination_body(protection),
         "consent": protection.consent_id,
         "consent_verified": protection.id in related.verified_consents,
         "quote": protection.quote_reference,

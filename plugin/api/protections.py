@@ -11,7 +11,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from plugin.api.blueprint import Blueprint
 from plugin.api.presenters import protection_body, protection_page_body
 from plugin.auth import KeyKind, current_snapshot, require_key
-from plugin.schemas import ListSchema, PolicySchema, ShipmentSchema
+from plugin.schemas import DestinationSchema, ListSchema, PolicySchema, ShipmentSchema
 from plugin.services.protections import ProtectionFilter, get_protection, list_protections
 
 bp = Blueprint("protections", __name__, url_prefix="/api/v1/protections", description="Protected purchases.")
@@ -77,6 +77,7 @@ class ProtectionSchema(Schema):
     payment_intent = fields.String(allow_none=True)
     checkout_session = fields.String(allow_none=True)
     customer_email = fields.String(allow_none=True)
+    destination = fields.Nested(DestinationSchema, allow_none=True, metadata={"description": "From the quote."})
     consent = fields.String(allow_none=True)
     consent_verified = fields.Boolean()
     quote = fields.String()

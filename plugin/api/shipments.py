@@ -9,6 +9,7 @@ from flask import Response, jsonify
 from plugin.api.blueprint import Blueprint
 from plugin.api.presenters import shipment_body
 from plugin.auth import KeyKind, current_shop, current_snapshot, require_key
+from plugin.domain.pricing import Destination
 from plugin.models import utcnow
 from plugin.schemas import OrderQuerySchema, ShipmentListSchema, ShipmentRequestSchema, ShipmentSchema
 from plugin.services.shipments import (
@@ -22,13 +23,20 @@ from plugin.services.shipments import (
 bp = Blueprint("shipments", __name__, url_prefix="/api/v1/shipments", description="Parcels and their cover.")
 
 
+def _destination(data: dict[str, Any] | None) -> Destination | None:
+    if data is None:
+        return None
+    return Destination(data["country"], data.get("region"), data.get("postal_code"))
+
+
 @bp.route("", methods=["POST"])
 @require_key(KeyKind.SECRET)
 @bp.arguments(ShipmentRequestSchema)
 @bp.response(202, ShipmentSchema)
-@bp.documents_errors(400, 401, 403, 413, 415, 422)
+@bp.documents_errors(400, 401, 403, 409, 413, 415, 422)
 def create(data: dict[str, Any]) -> Response:
-    """Record a parcel; a covered one gets a pending policy that the worker buys. Repeats buy nothing twice."""
+    """Record a parcel; a covered one gets a pending policy that the worker buys. Repeats buy nothing twice;
+    a shipment_id already recorded for another order is a 409."""
     request = ShipmentRequest(
         shipment_ref=data["shipment_id"],
         order_id=data["order_id"],
@@ -42,6 +50,7 @@ def create(data: dict[str, Any]) -> Response:
         )
         if data.get("items")
         else None,
+        destination=_destination(data.get("destination")),
     )
     recorded = record_shipment(current_shop(), request, utcnow())
     response = jsonify(shipment_body(recorded.shipment, recorded.policy))

@@ -12,10 +12,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from plugin.domain.pricing import Destination
+
 PREFIX = "qt_"
 QUOTE_VALIDITY = timedelta(hours=24)
 MAX_LENGTH = 500  # a Stripe metadata value holds at most 500 characters
-_FORMAT_VERSION = 1
+# v1 carried no destination; v2 appends [country, region, postal_code]. Both verify (v1 reads as no destination).
+_FORMAT_VERSION = 2
+_V1 = 1
 _KEY_CONTEXT = b"shipping-protection quote reference v1"
 
 
@@ -35,6 +39,7 @@ class QuoteClaims:
     merchant_contribution: int
     expires_at: datetime
     nonce: str
+    destination: Destination | None = None  # None: a reference issued before destinations were carried
 
     def is_expired(self, at: datetime) -> bool:
         """Whether the quote had lapsed at the given moment."""
@@ -66,9 +71,17 @@ def _signature(body: str, secret: str | bytes) -> str:
     return _b64(hmac.digest(_signing_key(secret), body.encode("ascii"), "sha256"))  # one-shot: no HMAC object
 
 
+def _encode(payload: list[object]) -> bytes:
+    # Raw UTF-8 rather than \\u escapes: a 32-character postal code of astral characters takes 128 bytes, not 384,
+    # so the longest destination the quote schema accepts still fits in 500 characters. `surrogatepass` keeps a
+    # lone surrogate (valid in a JSON string) encodable; json.loads reads such bytes back the same way.
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass")
+
+
 def sign(claims: QuoteClaims, secret: str | bytes) -> str:
     """The reference for these claims: `qt_<payload>.<signature>`, at most 500 characters."""
-    payload = [
+    destination = claims.destination
+    payload: list[object] = [
         _FORMAT_VERSION,
         claims.shop_id,
         claims.currency,
@@ -78,8 +91,11 @@ def sign(claims: QuoteClaims, secret: str | bytes) -> str:
         claims.merchant_contribution,
         int(claims.expires_at.timestamp()),
         claims.nonce,
+        destination.country if destination else None,
+        destination.region if destination else None,
+        destination.postal_code if destination else None,
     ]
-    body = _b64(json.dumps(payload, separators=(",", ":")).encode("ascii"))
+    body = _b64(_encode(payload))
     token = f"{PREFIX}{body}.{_signature(body, secret)}"
     if len(token) > MAX_LENGTH:
         raise ValueError("quote reference would exceed 500 characters")
@@ -97,10 +113,18 @@ def verify(token: str, secrets: Sequence[str | bytes]) -> QuoteClaims:
         raise InvalidQuoteTokenError("the quote reference's signature does not verify")
     try:
         fields = json.loads(_unb64(body))
-        version, shop_id, currency, declared, premium, price, contribution, expires, nonce = fields
+        version = fields[0] if isinstance(fields, list) and fields else None
+        if version == _V1:
+            _, shop_id, currency, declared, premium, price, contribution, expires, nonce = fields
+            destination = None
+        elif version == _FORMAT_VERSION:
+            _, shop_id, currency, declared, premium, price, contribution, expires, nonce, country, region, postal = (
+                fields
+            )
+            destination = Destination(country, region, postal) if country else None
     except (ValueError, TypeError) as exc:  # signed by us, so only a bug or a retired format lands here
         raise InvalidQuoteTokenError("unreadable quote reference") from exc
-    if version != _FORMAT_VERSION:
+    if version not in (_V1, _FORMAT_VERSION):
         raise InvalidQuoteTokenError("retired quote reference format")
     return QuoteClaims(
         shop_id=shop_id,
@@ -111,4 +135,5 @@ def verify(token: str, secrets: Sequence[str | bytes]) -> QuoteClaims:
         merchant_contribution=contribution,
         expires_at=datetime.fromtimestamp(expires, UTC),
         nonce=nonce,
+        destination=destination,
     )

@@ -35,7 +35,9 @@ class Parcel:
     sum_insured: int
     currency: str
     shipped_at: datetime
-    destination_country: str | None = None
+    destination_country: str | None = None  # ISO 3166-1 alpha-2
+    destination_region: str | None = None  # ISO 3166-2, e.g. "CN-GD"
+    destination_postal_code: str | None = None
     customer_email: str | None = None
     items: tuple[ParcelItem, ...] = field(default_factory=tuple)
     premium_share: int = 0  # the part of the shopper's premium that paid for this parcel

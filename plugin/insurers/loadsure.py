@@ -7,10 +7,12 @@ public documentation we have; it is configurable (`lookup_path`) for the merchan
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+import pycountry
 import requests
 
 from plugin.domain.money import parse_major_units
@@ -18,16 +20,8 @@ from plugin.insurers.base import Binding, Cancellation, CancelReason, Insurer, I
 from plugin.insurers.http import HttpAnswer, HttpPipeline
 from plugin.iso_codes import currency_exponent
 
-ALPHA3 = {
-    "US": "USA",
-    "CA": "CAN",
-    "MX": "MEX",
-    "GB": "GBR",
-    "CN": "CHN",
-    "HK": "HKG",
-    "DE": "DEU",
-    "FR": "FRA",
-}
+# Parcels recorded before destinations were carried keep what every parcel was sent as until then.
+LEGACY_COUNTRY = "US"
 # Loadsure's cancellation codes (CANASD, CANNLN, CANPIE, CANCHP, CANVAL, CANREQ, CANCOP, CANREP, CANOTH): every
 # cancellation the plugin makes is one the assured asked for, so each of our reasons is CANREQ.
 CANCEL_CODES: dict[CancelReason, str] = {
@@ -50,6 +44,25 @@ def _message(body: Any) -> str | None:
         if body.get("message"):
             return str(body["message"])
     return None
+
+
+@functools.cache
+def alpha3(alpha2: str) -> str:
+    """The ISO 3166-1 alpha-3 code Loadsure's addresses take (GB → GBR, CN → CHN)."""
+    country = pycountry.countries.get(alpha_2=alpha2)
+    if country is None:
+        raise InsurerRefusedError(f"unknown destination country {alpha2!r}")
+    return str(country.alpha_3)
+
+
+def destination_address(parcel: Parcel) -> dict[str, str]:
+    """Where the parcel goes, as a Loadsure address: state (the ISO 3166-2 subdivision part), postal, country."""
+    address = {"country": alpha3(parcel.destination_country or LEGACY_COUNTRY)}
+    if parcel.destination_region:
+        address["state"] = parcel.destination_region.partition("-")[2]
+    if parcel.destination_postal_code:
+        address["postal"] = parcel.destination_postal_code
+    return address
 
 
 class LoadsureInsurer(Insurer):
@@ -94,7 +107,7 @@ class LoadsureInsurer(Insurer):
 
     def bind(self, parcel: Parcel, idempotency_key: str) -> Binding:
         exponent = currency_exponent(parcel.currency)
-        country = ALPHA3.get(parcel.destination_country or "US", parcel.destination_country or "USA")
+        address = destination_address(parcel)
         date = parcel.shipped_at.date().isoformat()
         quote = self._ok(
             self._http.send(
@@ -109,7 +122,8 @@ class LoadsureInsurer(Insurer):
                     "assured": {
                         "name": parcel.shop_name,
                         "email": parcel.customer_email or "",
-                        "address": {"country": country},
+                        # The shopper is the consignee: the cover is theirs, at the delivery address.
+                        "address": address,
                     },
                     "shipment": {
                         "version": "2",
@@ -127,7 +141,7 @@ class LoadsureInsurer(Insurer):
                         "carriers": [{"mode": "ROAD", "name": parcel.carrier or "unknown"}],
                         "stops": [
                             {"stopType": "PICKUP", "stopNumber": 1, "date": date},
-                            {"stopType": "DELIVERY", "stopNumber": 2, "address": {"country": country}},
+                            {"stopType": "DELIVERY", "stopNumber": 2, "address": address},
                         ],
                     },
                 },

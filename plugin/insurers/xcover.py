@@ -3,6 +3,10 @@
 A repeat with the same `x-idempotency-key` and body answers 409 with the stored response: a success.
 423 (the first request still running), 429 and 5xx are retried later; a package with a failed quote
 inside is refused as a whole.
+
+The destination goes as `customer_country` / `customer_region` (documented) and, on the parcel itself, as
+`destination_country`, `destination_region` and `destination_postal_code`: XCover's field-level schema for parcel
+policies is per partner and not public, so those names live in `_destination_fields` alone, to adjust in one place.
 """
 
 from __future__ import annotations
@@ -35,6 +39,19 @@ from plugin.iso_codes import currency_exponent
 POLICY_TYPE = "parcel_insurance"
 _CONFIRMED = {"CONFIRMED"}
 _REPLAY = 409
+# Parcels recorded before destinations were carried (no quote destination, none from the store) keep what
+# every parcel was sent as until then.
+LEGACY_COUNTRY = "US"
+
+
+def _destination_fields(parcel: Parcel) -> dict[str, str]:
+    """The parcel's destination on the quote request's item; only what is known."""
+    fields = {
+        "destination_country": parcel.destination_country,
+        "destination_region": parcel.destination_region,
+        "destination_postal_code": parcel.destination_postal_code,
+    }
+    return {name: value for name, value in fields.items() if value}
 
 
 def _message(body: Any) -> str | None:
@@ -109,28 +126,35 @@ class XCoverInsurer(Insurer):
     def _minor(self, value: Any, currency: str) -> int:
         return parse_major_units(str(Decimal(str(value))), currency_exponent(currency))
 
-    def bind(self, parcel: Parcel, idempotency_key: str) -> Binding:
+    def _quote_request(self, parcel: Parcel) -> dict[str, Any]:
         exponent = currency_exponent(parcel.currency)
+        body: dict[str, Any] = {
+            "request": [
+                {
+                    "policy_type": POLICY_TYPE,
+                    "policy_type_version": 1,
+                    "policy_start_date": parcel.shipped_at.isoformat(),
+                    "parcel_value": str(Decimal(parcel.sum_insured).scaleb(-exponent)),
+                    "carrier": parcel.carrier,
+                    "tracking_number": parcel.tracking_number,
+                    "reference": parcel.reference,
+                    **_destination_fields(parcel),
+                }
+            ],
+            "currency": parcel.currency,
+            "customer_country": parcel.destination_country or LEGACY_COUNTRY,
+            "customer_language": "en",
+        }
+        if parcel.destination_region:
+            body["customer_region"] = parcel.destination_region
+        return body
+
+    def bind(self, parcel: Parcel, idempotency_key: str) -> Binding:
         package = self._ok(
             self._http.send(
                 "POST",
                 self._path("quotes/"),
-                json_body={
-                    "request": [
-                        {
-                            "policy_type": POLICY_TYPE,
-                            "policy_type_version": 1,
-                            "policy_start_date": parcel.shipped_at.isoformat(),
-                            "parcel_value": str(Decimal(parcel.sum_insured).scaleb(-exponent)),
-                            "carrier": parcel.carrier,
-                            "tracking_number": parcel.tracking_number,
-                            "reference": parcel.reference,
-                        }
-                    ],
-                    "currency": parcel.currency,
-                    "customer_country": parcel.destination_country or "US",
-                    "customer_language": "en",
-                },
+                json_body=self._quote_request(parcel),
                 headers=self._signed(f"{idempotency_key}:quote"),
             ),
             "quote",
@@ -149,7 +173,7 @@ class XCoverInsurer(Insurer):
                         "first_name": parcel.shop_name[:50],
                         "last_name": "Store",
                         "email": parcel.customer_email or "",
-                        "country": parcel.destination_country or "US",
+                        "country": parcel.destination_country or LEGACY_COUNTRY,
                     },
                 },
                 headers=self._signed(f"{idempotency_key}:book"),

@@ -62,6 +62,8 @@ def _parcel(policy: Policy, shop: Shop) -> Parcel:
     premium_share = 0
     if protection is not None:
         premium_share = prorated(protection.premium_amount, policy.sum_insured_amount, protection.declared_value_amount)
+    # The shipment's destination (the store's, else its protection's quote's, copied when it was recorded).
+    where = shipment if shipment.destination_country or protection is None else protection
     return Parcel(
         reference=policy.id,
         shop_id=shop.id,
@@ -73,6 +75,9 @@ def _parcel(policy: Policy, shop: Shop) -> Parcel:
         sum_insured=policy.sum_insured_amount,
         currency=policy.currency,
         shipped_at=shipment.shipped_at,
+        destination_country=where.destination_country,
+        destination_region=where.destination_region,
+        destination_postal_code=where.destination_postal_code,
         customer_email=protection.customer_email if protection else None,
         items=tuple(
             ParcelItem(item["sku"], item["quantity"], item.get("unit_price"), item.get("name"))

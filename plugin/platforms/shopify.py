@@ -5,14 +5,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from plugin import iso_codes
 from plugin.domain.money import parse_major_units
+from plugin.domain.pricing import Destination
 from plugin.domain.untrusted_text import fit_id, fit_text, scrub
-from plugin.schemas import MAX_AMOUNT, MAX_QUANTITY
+from plugin.schemas import MAX_AMOUNT, MAX_QUANTITY, POSTAL_CODE_PATTERN
 from plugin.services.shipments import ShipmentItem, ShipmentRequest
 
 
@@ -163,6 +166,43 @@ def _items(payload: Mapping[str, Any], currency: str, exponent: int) -> tuple[Sh
     return tuple(items) or None
 
 
+_POSTAL_CODE = re.compile(POSTAL_CODE_PATTERN)
+
+
+def _address(value: Any) -> Destination | None:
+    """A Shopify address as a destination: country_code, province_code ("CA" → "US-CA") and zip.
+
+    Only what is valid is kept: an unknown province or an unusable zip is dropped, an unknown country
+    drops the whole address (a signed delivery is never refused for its values)."""
+    if not isinstance(value, Mapping):
+        return None
+    country = (_text(value.get("country_code")) or "").upper()
+    if not iso_codes.is_country(country):
+        return None
+    province = (_text(value.get("province_code")) or "").upper()
+    region = province if province.startswith(f"{country}-") else f"{country}-{province}"
+    # Checked before any scrubbing: a zip with control characters is dropped, not stored with U+FFFD in it.
+    raw_zip = value.get("zip")
+    postal = raw_zip.strip() or None if isinstance(raw_zip, str) else None
+    if postal is not None and (len(postal) > 32 or not _POSTAL_CODE.match(postal)):
+        postal = None
+    return Destination(country, region if province and iso_codes.is_region(region) else None, postal)
+
+
+def _destination(payload: Mapping[str, Any]) -> Destination | None:
+    """The fulfillment's destination, else the order's shipping address (when the payload carries it)."""
+    order = payload.get("order")
+    for candidate in (
+        payload.get("destination"),
+        payload.get("shipping_address"),
+        order.get("shipping_address") if isinstance(order, Mapping) else None,
+    ):
+        destination = _address(candidate)
+        if destination is not None:
+            return destination
+    return None
+
+
 def translate(
     topic: str, payload: Mapping[str, Any], *, currency: str, exponent: int, now: datetime
 ) -> PlatformFact | None:
@@ -179,6 +219,7 @@ def translate(
             tracking_url=_first(payload, "tracking_url", "tracking_urls", URL_LIMIT),
             shipped_at=_time(payload.get("created_at"), now),
             items=_items(payload, currency, exponent),
+            destination=_destination(payload),
         )
     if topic == "fulfillments/update":
         shipment_ref = _ref(payload.get("id"))

@@ -17,6 +17,7 @@ from plugin.platforms.shopify import (
 )
 from plugin.services.purchases import Recorded
 from plugin.services.shipments import (
+    ShipmentConflictError,
     ShipmentRequest,
     add_shipment,
     cancel_order,
@@ -49,7 +50,11 @@ def _refunded_shipments(shop_id: str, fact: OrderRefunded, now: datetime) -> int
 def apply_platform_fact(shop: Shop, fact: PlatformFact, now: datetime) -> Recorded:
     """The effect of one platform fact (added to the session; the delivery's transaction commits it)."""
     if isinstance(fact, ShipmentRequest):
-        recorded = add_shipment(shop, fact, now)
+        try:
+            recorded = add_shipment(shop, fact, now)
+        except ShipmentConflictError:
+            # The fulfillment id is another order's: record nothing, but answer the signed delivery (200).
+            return Recorded("shipment_conflict")
         if not recorded.created:
             return Recorded("shipment_known")
         return Recorded("policy_pending" if recorded.policy is not None else "shipment_uninsured")

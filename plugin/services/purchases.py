@@ -115,6 +115,7 @@ def _new_protection(
         order_id=sent_order_id,
     )
     from_quote = claims is not None
+    destination = claims.destination if claims is not None else None
     protection = Protection(
         id=new_id("prot"),
         shop_id=shop.id,
@@ -135,6 +136,9 @@ def _new_protection(
         payment_intent=payment.payment_intent,
         checkout_session=payment.checkout_session,
         customer_email=fact.customer_email,
+        destination_country=destination.country if destination else None,
+        destination_region=destination.region if destination else None,
+        destination_postal_code=destination.postal_code if destination else None,
         line_item_check="not_applicable",
     )
     db.session.add(protection)  # one per payment: the unique constraint is enforced at commit

@@ -87,5 +87,6 @@ def quote_cart(
         merchant_contribution=price.merchant_contribution,
         expires_at=expires_at,
         nonce=quote_token.new_nonce(),
+        destination=cart.destination,  # carried to the protection and on to the insurer, with no database row
     )
     return IssuedQuote(id=quote_token.sign(claims, signing_key), price=price, expires_at=expires_at, offer=offer)

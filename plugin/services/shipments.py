@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from plugin.domain.ids import new_id
@@ -19,6 +19,8 @@ from plugin.domain.policies import (
     choose_provider,
     insured_value,
 )
+from plugin.domain.pricing import Destination
+from plugin.errors import ConflictError
 from plugin.extensions import db
 from plugin.models import Payment, Policy, Protection, Shipment, Shop, TrackingEvent
 from plugin.services.policies import enqueue_bind, order_policies, request_cancellation
@@ -46,6 +48,18 @@ class ShipmentRequest:
     tracking_url: str | None = None
     shipped_at: datetime | None = None
     items: tuple[ShipmentItem, ...] | None = None
+    destination: Destination | None = None  # None: the protection's, as its quote said
+
+
+class ShipmentConflictError(ConflictError):
+    """The store's shipment id is already recorded for another order."""
+
+    def __init__(self, shipment_ref: str, existing_order_id: str) -> None:
+        super().__init__(
+            f"Shipment {shipment_ref!r} is already recorded for order {existing_order_id!r}; "
+            "each shipment_id belongs to one order."
+        )
+        self.existing_order_id = existing_order_id
 
 
 @dataclass(frozen=True)
@@ -94,42 +108,82 @@ def _order_amount(shop_id: str, order_id: str) -> int | None:
     )
 
 
+def _hold_order(shop_id: str, order_id: str, protection: Protection | None) -> None:
+    """Take the order's serialisation point, held until commit: one parcel of an order is planned at a time,
+    so parcels arriving at once (API calls, webhooks, several processes) never insure more than declared."""
+    if protection is not None:
+        model: type[Protection] | type[Payment] = Protection
+        where = [Protection.id == protection.id]
+    else:  # all_orders scope without a protection: the order's payment is the row its value comes from
+        model = Payment
+        where = [Payment.shop_id == shop_id, Payment.order_id == order_id]
+    if db.session.get_bind().dialect.name == "sqlite":
+        # SQLite has no row locks: a write takes the database's single write lock (waiting out busy_timeout,
+        # never failing with "database is locked" at once), and the rest of the transaction holds it. It
+        # writes nothing: updated_at is set to itself, so its onupdate does not fire.
+        db.session.execute(
+            update(model).where(*where).values(updated_at=model.updated_at),
+            execution_options={"synchronize_session": False},
+        )
+    else:
+        # Read committed: once the lock is ours, the next statement sees every policy its holder committed.
+        db.session.execute(select(model.id).where(*where).order_by(model.id).with_for_update())
+
+
 def _policy_plan(
-    shop: Shop, settings: dict[str, Any], order_id: str, value_of_items: int | None
-) -> tuple[int | None, str | None, Any]:
-    """(sum insured, reason it is not insured, protection) for a new parcel of the order."""
-    protection = _active_protection(shop.id, order_id)
+    shop: Shop, settings: dict[str, Any], order_id: str, value_of_items: int | None, protection: Protection | None
+) -> tuple[int | None, str | None]:
+    """(sum insured, reason it is not insured) for a new parcel of the order, planned under the order's lock."""
     covered = protection is not None and protection.status == "active"
     if not covered and settings["insurer"]["scope"] != "all_orders":
         reason = "not_protected" if protection is None else f"protection_{protection.status}"
-        return None, reason, protection
-    declared = protection.declared_value_amount if covered else _order_amount(shop.id, order_id)
+        return None, reason
+    _hold_order(shop.id, order_id, protection if covered else None)
+    declared = protection.declared_value_amount if covered else _order_amount(shop.id, order_id)  # type: ignore[union-attr]
     value = insured_value(value_of_items, declared, _already_insured(shop.id, order_id))
     if value is None:
-        return None, "value_unknown", protection if covered else None
+        return None, "value_unknown"
     if value <= 0:
-        return None, "declared_value_used_up", protection if covered else None
-    return value, None, protection if covered else None
+        return None, "declared_value_used_up"
+    return value, None
+
+
+def _destination_of(request: ShipmentRequest, protection: Protection | None) -> Destination | None:
+    """The store's destination for the parcel, else the one the protection's quote carried."""
+    if request.destination is not None:
+        return request.destination
+    if protection is not None and protection.destination_country:
+        return Destination(
+            protection.destination_country, protection.destination_region, protection.destination_postal_code
+        )
+    return None
 
 
 def add_shipment(shop: Shop, request: ShipmentRequest, now: datetime) -> RecordedShipment:
     """Add the parcel (once) and, when it is to be insured, a pending policy; the caller commits."""
-    existing = db.session.scalars(
-        select(Shipment).where(Shipment.shop_id == shop.id, Shipment.shipment_ref == request.shipment_ref)
-    ).first()
+    existing = find_shipment(shop.id, request.shipment_ref)
     if existing is not None:
+        if existing.order_id != request.order_id:
+            raise ShipmentConflictError(request.shipment_ref, existing.order_id)
         return RecordedShipment(existing, policy_of(existing), created=False)
 
     value_of_items = items_value(request.items)
     settings = effective_settings(shop)
-    value, reason, protection = _policy_plan(shop, settings, request.order_id, value_of_items)
+    protection = _active_protection(shop.id, request.order_id)
+    value, reason = _policy_plan(shop, settings, request.order_id, value_of_items, protection)
+    covered = protection is not None and protection.status == "active"
+    # A parcel belongs to the order's protection, even an inactive one, except when all_orders scope insures
+    # it at the merchant's cost; its policy belongs to the protection only when that one covers it.
+    linked = protection if covered or settings["insurer"]["scope"] != "all_orders" else None
+    covering = protection if covered else None
+    destination = _destination_of(request, protection)
     shipped_at = request.shipped_at or now
     shipment = Shipment(
         id=new_id("shp"),
         shop_id=shop.id,
         shipment_ref=request.shipment_ref,
         order_id=request.order_id,
-        protection_id=protection.id if protection is not None else None,
+        protection_id=linked.id if linked is not None else None,
         carrier=request.carrier,
         tracking_number=request.tracking_number,
         tracking_url=request.tracking_url,
@@ -143,6 +197,9 @@ def add_shipment(shop: Shop, request: ShipmentRequest, now: datetime) -> Recorde
         shipped_at=shipped_at,
         last_tracking_at=shipped_at,
         uninsured_reason=reason,
+        destination_country=destination.country if destination else None,
+        destination_region=destination.region if destination else None,
+        destination_postal_code=destination.postal_code if destination else None,
     )
     db.session.add(shipment)
     policy = None
@@ -153,7 +210,7 @@ def add_shipment(shop: Shop, request: ShipmentRequest, now: datetime) -> Recorde
             shop_id=shop.id,
             shipment=shipment,
             order_id=request.order_id,
-            protection_id=protection.id if protection is not None else None,
+            protection_id=covering.id if covering is not None else None,
             provider=choose_provider(value, rules, settings["insurer"]["provider"]),
             status=PolicyStatus.PENDING,
             currency=shop.currency,

@@ -147,3 +147,27 @@ def test_another_shops_policies_are_invisible(client, shop, new_shop):
     )
     listed = client.get("/api/v1/policies?order_id=1001", headers=bearer(other.keys.secret_key)).get_json()
     assert listed["data"] == []
+
+
+def test_a_shipment_id_of_another_order_is_a_conflict(app, client, shop):
+    protected_order(client, shop)
+    first = ship(client, shop)
+    response = ship(client, shop, order_id="2002")
+    assert response.status_code == 409
+    error = response.get_json()["error"]
+    assert error["code"] == "conflict" and "'1001'" in error["message"] and "ful_1" in error["message"]
+    assert count(app, Shipment) == count(app, Policy) == 1
+    again = ship(client, shop)  # the same shipment of the same order still answers the same shipment
+    assert again.status_code == 202 and again.get_json()["id"] == first.get_json()["id"]
+    assert again.get_json()["policy"]["id"] == first.get_json()["policy"]["id"]
+
+
+def test_a_fulfillment_id_of_another_order_is_answered_and_records_nothing(app, client, shop):
+    from tests.api.test_platform_webhooks import send
+
+    protected_order(client, shop)
+    ship(client, shop)
+    payload = {"id": "ful_1", "order_id": 2002, "tracking_company": "UPS", "tracking_number": "1Z"}
+    response = send(client, shop, "fulfillments/create", payload)
+    assert response.status_code == 200 and response.get_json()["outcome"] == "shipment_conflict"
+    assert count(app, Shipment) == count(app, Policy) == 1

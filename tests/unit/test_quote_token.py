@@ -1,8 +1,13 @@
+import base64
+import hmac
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from plugin.domain import quote_token
+from plugin.domain.ids import new_id
+from plugin.domain.pricing import Destination
 from plugin.domain.quote_token import InvalidQuoteTokenError, QuoteClaims
 
 KEY = "server-secret"
@@ -78,3 +83,64 @@ def test_expiry():
     claims = _claims()
     assert not claims.is_expired(claims.expires_at - timedelta(seconds=1))
     assert claims.is_expired(claims.expires_at)
+
+
+# The destination travels inside the reference (format v2); v1 references, issued before, still verify.
+
+LONGEST_REGION = "ZA-KZN"  # six characters: the longest ISO 3166-2 code
+
+
+def test_the_destination_round_trips():
+    claims = _claims(destination=Destination("GB", "GB-LND", "SW1A 1AA"))
+    assert quote_token.verify(quote_token.sign(claims, KEY), [KEY]).destination == Destination(
+        "GB", "GB-LND", "SW1A 1AA"
+    )
+
+
+@pytest.mark.parametrize(
+    "postal_code",
+    [
+        "\U0001f600" * 32,  # four UTF-8 bytes each: the most a printable character costs
+        '"' * 32,  # escaped in JSON
+        "\\" * 32,
+        "\u2028" * 32,
+        "9" * 32,
+    ],
+)
+def test_the_longest_destination_with_the_largest_amounts_fits_in_stripe_metadata(postal_code):
+    big = 10**18
+    claims = _claims(
+        shop_id=new_id("shop"),
+        declared_value=big,
+        premium=big,
+        customer_price=big,
+        merchant_contribution=big,
+        nonce=quote_token.new_nonce(),
+        destination=Destination("ZA", LONGEST_REGION, postal_code),
+    )
+    token = quote_token.sign(claims, KEY)
+    assert len(token) <= quote_token.MAX_LENGTH
+    assert quote_token.verify(token, [KEY]) == claims
+
+
+def _v1_reference(secret: str) -> str:
+    """A reference exactly as the format before destinations signed it."""
+    payload = [1, "shop_" + "x" * 24, "USD", 50_000, 1_000, 1_000, 0, 1795867200, "abcdefgh"]
+    body = base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).rstrip(b"=").decode()
+    digest = hmac.digest(quote_token._signing_key(secret), body.encode(), "sha256")
+    return f"qt_{body}.{base64.urlsafe_b64encode(digest).rstrip(b'=').decode()}"
+
+
+def test_a_reference_issued_before_destinations_still_verifies():
+    claims = quote_token.verify(_v1_reference(KEY), [KEY])
+    assert (claims.declared_value, claims.destination) == (50_000, None)
+    assert claims.expires_at == datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+
+def test_an_unknown_format_version_is_refused():
+    payload = [3, "shop_x", "USD", 1, 1, 1, 0, 1795867200, "n", "US", None, None]
+    body = base64.urlsafe_b64encode(json.dumps(payload).encode()).rstrip(b"=").decode()
+    digest = hmac.digest(quote_token._signing_key(KEY), body.encode(), "sha256")
+    token = f"qt_{body}.{base64.urlsafe_b64encode(digest).rstrip(b'=').decode()}"
+    with pytest.raises(InvalidQuoteTokenError, match="retired"):
+        quote_token.verify(token, [KEY])
