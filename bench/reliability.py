@@ -40,6 +40,7 @@ from bench.reliability_support import (
     ROOT,
     Answer,
     PgCluster,
+    Stack,
     app_stack,
     percentile,
     protect_orders,
@@ -232,61 +233,87 @@ def worker_sigkill(args: argparse.Namespace, out: Outcome) -> None:
 # ---- 4. a PostgreSQL restart under load -------------------------------------------------------------------------
 
 
+QUOTE_BODY = {
+    "currency": "USD",
+    "destination": {"country": "US"},
+    "items": [{"sku": "A", "unit_price": 2500, "quantity": 2}],
+}
+
+
+def drive(
+    stack: Stack, threads: int, seconds: float, restart: Callable[[], None] | None = None, restart_at: float = 0.0
+) -> tuple[list[tuple[str, Answer]], float, float]:
+    """Quotes and GET /api/v1/protections from `threads` threads for `seconds`; `restart` runs at `restart_at`.
+
+    Answers (endpoint, answer) and the restart's (begun, done) monotonic times (both 0 without a restart).
+    """
+    answers: list[tuple[str, Answer]] = []
+    lock = threading.Lock()
+    end = time.monotonic() + seconds
+
+    def load() -> None:
+        while time.monotonic() < end:
+            for kind, method, path, payload in (
+                ("quote", "POST", "/api/v1/quotes", QUOTE_BODY),
+                ("protections", "GET", "/api/v1/protections", None),
+            ):
+                answer = stack.api(method, path, payload)
+                with lock:
+                    answers.append((kind, answer))
+
+    workers = [threading.Thread(target=load, daemon=True) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    down = back = 0.0
+    if restart is not None:
+        time.sleep(restart_at)
+        down = time.monotonic()
+        restart()
+        back = time.monotonic()
+    for worker in workers:
+        worker.join(timeout=seconds + 30)
+    return answers, down, back
+
+
 def pg_restart(args: argparse.Namespace, out: Outcome) -> None:
-    duration, restart_at, threads = (15.0, 5.0, 6) if args.quick else (60.0, 20.0, 8)
+    busy, restart_at, quiet, threads = (8.0, 3.0, 5.0, 6) if args.quick else (40.0, 15.0, 20.0, 8)
     cluster = PgCluster()
     try:
         cluster.start()
         out.say(f"own cluster (initdb) on 127.0.0.1:{cluster.port} in {cluster.root}")
         with app_stack(cluster.url, web_workers=WEB_WORKERS) as stack:
             protect_orders(stack, 5, f"pg{os.getpid()}")
-            answers: list[tuple[str, Answer]] = []
-            lock = threading.Lock()
-            begin = time.monotonic()
-            end = begin + duration
-
-            def load() -> None:
-                while time.monotonic() < end:
-                    for kind, method, path, payload in (
-                        ("quote", "POST", "/api/v1/quotes", {"currency": "USD", "destination": {"country": "US"},
-                                                             "items": [{"sku": "A", "unit_price": 2500, "quantity": 2}]}),
-                        ("protections", "GET", "/api/v1/protections", None),
-                    ):  # fmt: skip
-                        answer = stack.api(method, path, payload)
-                        with lock:
-                            answers.append((kind, answer))
-
-            workers = [threading.Thread(target=load, daemon=True) for _ in range(threads)]
-            for worker in workers:
-                worker.start()
-            time.sleep(restart_at)
-            down = time.monotonic()
+            out.say(f"load: quotes + GET /api/v1/protections from {threads} threads; gunicorn {WEB_WORKERS} sync "
+                    "workers; restarts by pg_ctl restart -m fast -w")  # fmt: skip
+            # 1. The restart under steady load: requests in flight meet the outage.
+            answers, down, back = drive(stack, threads, busy, cluster.restart, restart_at)
+            before = [a for _, a in answers if a.ended <= down]
+            during = [a for _, a in answers if a.started < back and a.ended > down]
+            after = [a for _, a in answers if a.started >= back]
+            out.say(f"1. restart under load at {restart_at:.0f} s of {busy:.0f} s: database down {back - down:.2f} s")
+            out.say(f"   before: {len(before)} requests, {statuses(before)}")
+            out.say(f"   during the outage: {len(during)} requests, {statuses(during)}")
+            out.say(f"   after it is back: {len(after)} requests, {statuses(after)}")
+            failed = [a for a in during + after if a.status != 200]
+            recovery = (max(a.ended for a in failed) if failed else down) - down
+            out.say(f"   recovery (restart begun -> last failed request): {recovery:.2f} s")
+            # 2. The restart while idle: every worker's pooled connection is stale when traffic resumes,
+            #    which is what pre-ping is for.
+            quiet_down = time.monotonic()
             cluster.restart()
-            back = time.monotonic()
-            for worker in workers:
-                worker.join(timeout=duration + 30)
-        before = [a for _, a in answers if a.ended <= down]
-        during = [a for _, a in answers if a.started < back and a.ended > down]
-        after = [a for _, a in answers if a.started >= back]
-        failed_after = [a for a in after if a.status != 200]
-        out.say(f"{len(answers)} requests (quotes + GET /api/v1/protections) from {threads} threads over "
-                f"{duration:.0f} s; gunicorn {WEB_WORKERS} sync workers; restart at {restart_at:.0f} s")  # fmt: skip
-        out.say(f"database down for {back - down:.2f} s (pg_ctl restart -m fast -w)")
-        out.say(f"before: {len(before)} requests, {statuses(before)}")
-        out.say(f"during the outage: {len(during)} requests, {statuses(during)}")
-        out.say(f"after it is back: {len(after)} requests, {statuses(after)}")
-        late = [a for a in during if a.status != 200 and a.ended > back]
-        out.say(f"of the outage's failures, {len(late)} answered after the database was back (stale connections)")
-        by_kind = Counter(kind for kind, a in answers if a.started >= back and a.status != 200)
-        if failed_after:
-            last = max(a.ended for a in failed_after) - back
-            out.say(f"failures after it is back by endpoint {dict(by_kind)}; last one {last:.2f} s after")
-        recovery = (max(a.ended for a in failed_after) if failed_after else back) - down
-        out.say(f"recovery (restart begun -> last failed request): {recovery:.2f} s")
-        out.check("no failures before the restart", all(a.status == 200 for a in before))
-        out.check("no request fails once the database is back (pre-ping)", not failed_after,
-                  f"{len(failed_after)} of {len(after)} failed")  # fmt: skip
-        out.check("the service kept answering after the restart", any(a.status == 200 for a in after))
+            quiet_back = time.monotonic()
+            resumed, _, _ = drive(stack, threads, quiet)
+            resumed_answers = [a for _, a in resumed]
+            out.say(f"2. restart while idle (down {quiet_back - quiet_down:.2f} s), then {quiet:.0f} s of load: "
+                    f"{len(resumed)} requests, {statuses(resumed_answers)}")  # fmt: skip
+            late = [(k, a) for k, a in answers if a.started >= back and a.status != 200]
+            late += [(k, a) for k, a in resumed if a.status != 200]
+            if late:
+                out.say(f"   failures after the database was back, by endpoint: {dict(Counter(k for k, _ in late))}")
+        out.check("no failures before the first restart", all(a.status == 200 for a in before))
+        out.check("no request fails once the database is back (pre-ping)", not late,
+                  f"{len(late)} of {len(after) + len(resumed)} failed")  # fmt: skip
+        out.check("the service answers after the restarts", any(a.status == 200 for a in [*after, *resumed_answers]))
     finally:
         cluster.destroy()
         out.say("cluster stopped and its directory removed")
