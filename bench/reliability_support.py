@@ -172,6 +172,16 @@ def scratch_database(admin_url: str, label: str) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def wait_healthy(base: str, timeout: float = 120.0) -> None:
+    """Until /healthz answers 200: gunicorn listens before its workers have loaded the app (slow on a busy machine)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if call(f"{base}/healthz", timeout=30).status == 200:
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"{base}/healthz did not answer 200 within {timeout:.0f} s")
+
+
 @contextmanager
 def app_stack(database_url: str, *, web_workers: int = 4) -> Iterator[Stack]:
     """Migrate `database_url`, create a shop with a Stripe webhook secret, serve it with gunicorn (sync workers)."""
@@ -189,6 +199,7 @@ def app_stack(database_url: str, *, web_workers: int = 4) -> Iterator[Stack]:
     stack = Stack(f"http://127.0.0.1:{port}", database_url, env, shop, logs, server)
     try:
         wait_until_up(port)
+        wait_healthy(stack.base)
         answer = stack.api("PATCH", "/api/v1/settings", {"stripe": {"webhook_secret": WEBHOOK_SECRET}})
         if answer.status != 200:
             raise RuntimeError(f"settings answered {answer.status}: {answer.body[:300]!r}")
