@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
@@ -20,6 +20,11 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from plugin.extensions import db
+
+if TYPE_CHECKING:  # flask-sqlalchemy builds db.Model at run time; the type checker sees the declarative base
+    from plugin.extensions import Base as Model
+else:
+    Model = db.Model
 
 JsonDocument = JSON().with_variant(JSONB(), "postgresql")
 
@@ -54,7 +59,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-class Shop(db.Model):
+class Shop(Model):
     """A merchant's store: its currency and its settings (overrides of the defaults)."""
 
     __tablename__ = "shops"
@@ -70,7 +75,7 @@ class Shop(db.Model):
     secrets: Mapped[list[ShopSecret]] = relationship(cascade="all, delete-orphan")
 
 
-class ApiKey(db.Model):
+class ApiKey(Model):
     """A publishable (`pk_`) or secret (`sk_`) key; only its SHA-256 is stored."""
 
     __tablename__ = "api_keys"
@@ -88,7 +93,7 @@ class ApiKey(db.Model):
     shop: Mapped[Shop] = relationship(back_populates="api_keys")
 
 
-class ShopSecret(db.Model):
+class ShopSecret(Model):
     """A write-only setting of a shop, encrypted with ENCRYPTION_KEY."""
 
     __tablename__ = "shop_secrets"
@@ -99,7 +104,7 @@ class ShopSecret(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-class WebhookDelivery(db.Model):
+class WebhookDelivery(Model):
     """An accepted webhook delivery, stored in the transaction of its effect: a repeat finds it and stops."""
 
     __tablename__ = "webhook_deliveries"
@@ -114,7 +119,7 @@ class WebhookDelivery(db.Model):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Payment(db.Model):
+class Payment(Model):
     """A succeeded payment of the shop (protected or not): every one counts as an order."""
 
     __tablename__ = "payments"
@@ -144,7 +149,7 @@ class Payment(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-class StripeRefund(db.Model):
+class StripeRefund(Model):
     """One Stripe refund, so that refund.* events are counted once each."""
 
     __tablename__ = "stripe_refunds"
@@ -158,7 +163,7 @@ class StripeRefund(db.Model):
     status: Mapped[str] = mapped_column(String(30))
 
 
-class Protection(db.Model):
+class Protection(Model):
     """Shipping protection bought with one payment."""
 
     __tablename__ = "protections"
@@ -199,7 +204,7 @@ class Protection(db.Model):
     payment: Mapped[Payment] = relationship()
 
 
-class Shipment(db.Model):
+class Shipment(Model):
     """A parcel of an order, as the store shipped it, with its tracking."""
 
     __tablename__ = "shipments"
@@ -233,7 +238,7 @@ class Shipment(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-class TrackingEvent(db.Model):
+class TrackingEvent(Model):
     """One carrier status update of a shipment."""
 
     __tablename__ = "tracking_events"
@@ -247,7 +252,7 @@ class TrackingEvent(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Policy(db.Model):
+class Policy(Model):
     """Cargo insurance for one shipment, bought by the worker, never twice."""
 
     __tablename__ = "policies"
@@ -290,7 +295,7 @@ class Policy(db.Model):
     shipment: Mapped[Shipment] = relationship()
 
 
-class Job(db.Model):
+class Job(Model):
     """One external effect to carry out in the background, written in the transaction that needs it.
 
     Workers lease due jobs (FOR UPDATE SKIP LOCKED on PostgreSQL) and run them outside any transaction;
@@ -324,7 +329,7 @@ class Job(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-class SandboxBooking(db.Model):
+class SandboxBooking(Model):
     """The built-in simulated insurer's own ledger (what an external insurer would keep on its side)."""
 
     __tablename__ = "sandbox_bookings"
@@ -340,7 +345,7 @@ class SandboxBooking(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Consent(db.Model):
+class Consent(Model):
     """What a shopper was shown and agreed to when choosing protection (evidence for the merchant)."""
 
     __tablename__ = "consents"

@@ -90,7 +90,7 @@ class Blueprint(SmorestBlueprint):
         if json_bodies:
             self.before_request(require_json_body)
 
-    def documents_errors(self, *statuses: int):  # type: ignore[no-untyped-def]
+    def documents_errors(self, *statuses: int) -> Callable[[Any], Any]:
         """Document the error shape for these statuses on a view."""
         return documentation_only(
             *(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from flask import Flask, Response, g, request
 
 from plugin.errors import ApiError
@@ -27,12 +30,12 @@ def normalized_origin(origin: str) -> str:
     return origin.strip().rstrip("/").lower()
 
 
-def allowed_origins(settings: dict) -> list[str]:
+def allowed_origins(settings: Mapping[str, Any]) -> list[str]:
     """The shop's allowed origins; empty means any."""
     return settings["cors"]["allowed_origins"]
 
 
-def check_origin(settings: dict) -> None:
+def check_origin(settings: Mapping[str, Any]) -> None:
     """Refuse a browser request from an origin the shop has not allowed."""
     origin = request.headers.get("Origin")
     allowed = allowed_origins(settings)

@@ -102,6 +102,11 @@ def split_path(path: str) -> list[str]:
     return path.split(".")
 
 
+def _category(name: str) -> str:
+    """A category name of a validated document, normalised (the schema refuses blank names)."""
+    return normalise_category(name) or name
+
+
 def pricing_rules(settings: dict[str, Any]) -> PricingRules:
     """The pricing rules of a complete, validated settings document."""
     pricing = settings["pricing"]
@@ -110,7 +115,7 @@ def pricing_rules(settings: dict[str, Any]) -> PricingRules:
     return PricingRules(
         mode=PricingMode(pricing["mode"]),
         rate=Decimal(pricing["rate"]),
-        category_rates={normalise_category(name): Decimal(rate) for name, rate in pricing["category_rates"].items()},
+        category_rates={_category(name): Decimal(rate) for name, rate in pricing["category_rates"].items()},
         minimum=pricing["minimum"],
         maximum=pricing["maximum"],
         bands=tuple(Band(band["up_to"], band["price"]) for band in pricing["bands"]),
@@ -120,6 +125,6 @@ def pricing_rules(settings: dict[str, Any]) -> PricingRules:
         surcharge_regions=frozenset(surcharge["regions"]),
         surcharge_amount=surcharge["amount"],
         excluded_countries=frozenset(eligibility["excluded_countries"]),
-        excluded_categories=frozenset(normalise_category(name) for name in eligibility["excluded_categories"]),
+        excluded_categories=frozenset(_category(name) for name in eligibility["excluded_categories"]),
         excluded_skus=frozenset(eligibility["excluded_skus"]),
     )

@@ -172,7 +172,8 @@ class LoadsureInsurer(Insurer):
         if answer.status == 404:
             return None
         body = self._ok(answer, "look-up")
-        certificates = body.get("certificates") if isinstance(body.get("certificates"), list) else [body]
+        listed = body.get("certificates")
+        certificates: list[Any] = listed if isinstance(listed, list) else [body]
         active = [c for c in certificates if isinstance(c, Mapping) and c.get("certificateNumber")
                   and c.get("status", "ACTIVE") == "ACTIVE"]  # fmt: skip
         return self._binding(active[0], parcel) if active else None

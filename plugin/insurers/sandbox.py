@@ -11,6 +11,7 @@ import random
 import time
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
@@ -49,13 +50,14 @@ class SandboxInsurer(Insurer):
             raise TransientInsurerError("sandbox: simulated outage (503)", status=503)
 
     @staticmethod
-    def _binding(row: SandboxBooking | object) -> Binding:
+    def _binding(row: Any) -> Binding:
+        # A SandboxBooking, or a Core row of the same columns (the ledger is read on its own connection).
         return Binding(
-            certificate=row.certificate,  # type: ignore[attr-defined]
-            provider_reference=row.certificate,  # type: ignore[attr-defined]
-            sum_insured=row.sum_insured_amount,  # type: ignore[attr-defined]
-            cost=row.cost_amount,  # type: ignore[attr-defined]
-            currency=row.currency,  # type: ignore[attr-defined]
+            certificate=row.certificate,
+            provider_reference=row.certificate,
+            sum_insured=row.sum_insured_amount,
+            cost=row.cost_amount,
+            currency=row.currency,
         )
 
     def bind(self, parcel: Parcel, idempotency_key: str) -> Binding:

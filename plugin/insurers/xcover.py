@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from email.utils import formatdate
 from typing import Any
@@ -90,7 +90,9 @@ class XCoverInsurer(Insurer):
             session=session,
         )
 
-    def _signed(self, idempotency_key: str | None = None):  # type: ignore[no-untyped-def]
+    def _signed(self, idempotency_key: str | None = None) -> Callable[[str, str], dict[str, str]]:
+        """Headers signing each request (HTTP Signatures over the request target and the date)."""
+
         def headers(method: str, url: str) -> dict[str, str]:
             date = formatdate(usegmt=True)
             target = f"{method.lower()} {urlsplit(url).path}"

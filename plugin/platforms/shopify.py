@@ -260,7 +260,8 @@ def translate(
         for entry in lines if isinstance(lines, list) else []:
             if not isinstance(entry, Mapping):
                 continue
-            line = entry.get("line_item") if isinstance(entry.get("line_item"), Mapping) else {}
+            nested = entry.get("line_item")
+            line: Mapping[str, Any] = nested if isinstance(nested, Mapping) else {}
             quantity = entry.get("quantity")
             if isinstance(quantity, int) and not isinstance(quantity, bool) and quantity > 0:
                 refunded.append((_sku(line.get("sku"), entry.get("line_item_id")), quantity))

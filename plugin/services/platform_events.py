@@ -30,14 +30,14 @@ from plugin.services.shipments import (
 
 def _refunded_shipments(shop_id: str, fact: OrderRefunded, now: datetime) -> int:
     """Cancel the cover of every parcel whose items were all refunded."""
-    left = Counter()
+    left: Counter[str] = Counter()
     for sku, quantity in fact.refunded:
         left[sku] += quantity
     cancelled = 0
     for shipment in order_shipments(shop_id, fact.order_id):
         if shipment.cancelled_at is not None or not shipment.items:
             continue
-        needed = Counter()
+        needed: Counter[str] = Counter()
         for item in shipment.items:
             needed[item["sku"]] += item["quantity"]
         if all(left[sku] >= quantity for sku, quantity in needed.items()):

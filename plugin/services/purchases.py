@@ -114,8 +114,13 @@ def _new_protection(
         paid_at=fact.occurred_at,
         order_id=sent_order_id,
     )
-    from_quote = claims is not None
-    destination = claims.destination if claims is not None else None
+    if claims is not None:
+        currency, declared, premium = claims.currency, claims.declared_value, claims.premium
+        price, contribution, expires = claims.customer_price, claims.merchant_contribution, claims.expires_at
+        destination = claims.destination
+    else:  # a forged or unreadable quote: kept for review with what was charged, nothing else trusted
+        currency, declared, premium = fact.currency, 0, 0
+        price, contribution, expires, destination = charged or 0, 0, None, None
     protection = Protection(
         id=new_id("prot"),
         shop_id=shop.id,
@@ -124,14 +129,14 @@ def _new_protection(
         status=ACTIVE if check.trusted else NEEDS_REVIEW,
         review_reason=None if check.trusted else str(check.reasons[0]),
         disputed=payment.disputed,
-        currency=claims.currency if from_quote else fact.currency,
-        declared_value_amount=claims.declared_value if from_quote else 0,
-        premium_amount=claims.premium if from_quote else 0,
-        customer_price_amount=claims.customer_price if from_quote else (charged or 0),
-        merchant_contribution_amount=claims.merchant_contribution if from_quote else 0,
+        currency=currency,
+        declared_value_amount=declared,
+        premium_amount=premium,
+        customer_price_amount=price,
+        merchant_contribution_amount=contribution,
         charged_amount=charged,
         quote_reference=reference,
-        quote_expires_at=claims.expires_at if from_quote else None,
+        quote_expires_at=expires,
         consent_id=fit_id(metadata[CONSENT_KEY]) if metadata.get(CONSENT_KEY) else None,
         payment_intent=payment.payment_intent,
         checkout_session=payment.checkout_session,
@@ -353,7 +358,7 @@ def apply_line_items(protection_id: str, lines: Sequence[Mapping[str, Any]], now
 
 
 def confirm_line_items(
-    protection_id: str, list_line_items: Callable[[str], list[Mapping[str, Any]]], now: datetime
+    protection_id: str, list_line_items: Callable[[str], Sequence[Mapping[str, Any]]], now: datetime
 ) -> str:
     """Ask for the session's line items now and record the check (for `flask stripe reconcile`)."""
     protection = db.session.get(Protection, protection_id)

@@ -73,9 +73,10 @@ class RecordedShipment:
 
 def items_value(items: Sequence[ShipmentItem] | None) -> int | None:
     """The parcel's value from its items; None when any price is missing."""
-    if not items or any(item.unit_price is None for item in items):
+    prices = [item.unit_price for item in items or ()]
+    if not items or any(price is None for price in prices):
         return None
-    return sum(item.unit_price * item.quantity for item in items)  # type: ignore[operator]
+    return sum((price or 0) * item.quantity for price, item in zip(prices, items, strict=True))
 
 
 def _active_protection(shop_id: str, order_id: str) -> Protection | None:

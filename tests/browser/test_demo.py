@@ -45,7 +45,7 @@ def pay_and_open_the_order(page, live_server, select: bool = True) -> None:
         page.evaluate("""() => new Promise((resolve) => document.querySelector('shipping-protection')
             .addEventListener('shipping-protection:change', resolve, {once: true}))
             && document.querySelector('shipping-protection').shadowRoot.querySelector('input').click()""")
-        page.wait_for_function("document.querySelector('shipping-protection').selected")
+        page.wait_for_function("() => document.querySelector('shipping-protection').selected")
     page.click("#pay")
     page.wait_for_url("**/demo/orders/*")
 

@@ -184,7 +184,7 @@ def test_a_price_change_unselects_it_and_shows_why(page, live_server, demo, lang
     assert not page.locator(NOTE).is_visible()
     record_events(page)
     page.locator(CHECKBOX).check()
-    page.wait_for_function("window.__events.length > 0")
+    page.wait_for_function("() => window.__events.length > 0")
     page.locator("tr[data-sku=JB-1] [name=quantity]").fill("2")
     expect(page.locator(NOTE)).to_be_visible()
     assert page.locator(NOTE).inner_text() == note
