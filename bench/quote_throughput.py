@@ -145,7 +145,7 @@ def main() -> int:
         return statistics.median(run[field] for run in results[name])
 
     print(f"load: wrk, 1 thread, {args.connections} connections, {args.duration}s x {args.rounds} rounds; "
-          f"gunicorn {args.workers} sync workers each; 12-item cart; SQLite")  # fmt: skip
+          f"gunicorn {args.workers} gevent workers (gunicorn.conf.py) each; 12-item cart; SQLite")  # fmt: skip
     print(f"{'endpoint':<8} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'non-200':>8}")
     for name in ("bare", "quote"):
         failures = int(sum(run["non200"] for run in results[name]))

@@ -92,7 +92,7 @@ def duplicate_storm(args: argparse.Namespace, out: Outcome) -> None:
         deliveries = signed_deliveries(events, stack.quote(), f"storm{os.getpid()}") * copies
         random.shuffle(deliveries)
         out.say(f"{events} distinct payment_intent.succeeded events x {copies} copies = {len(deliveries)} deliveries, "
-                f"shuffled, {threads} threads; gunicorn {WEB_WORKERS} sync workers; PostgreSQL")  # fmt: skip
+                f"shuffled, {threads} threads; gunicorn {WEB_WORKERS} gevent workers (gunicorn.conf.py); PostgreSQL")  # fmt: skip
         started = time.monotonic()
         with ThreadPoolExecutor(threads) as pool:
             answers = list(pool.map(lambda delivery: stack.deliver(*delivery), deliveries))
@@ -121,7 +121,7 @@ def simultaneous_shipments(args: argparse.Namespace, out: Outcome) -> None:
     with scratch_database(args.database_url, "ship") as url, app_stack(url, web_workers=WEB_WORKERS) as stack:
         order_ids = protect_orders(stack, orders, f"sim{os.getpid()}")
         out.say(f"{orders} protected orders (declared value 50,000 each); per order {parallel} simultaneous "
-                f"POST /api/v1/shipments, distinct shipment ids, no items; gunicorn {WEB_WORKERS} sync workers")  # fmt: skip
+                f"POST /api/v1/shipments, distinct shipment ids, no items; gunicorn {WEB_WORKERS} gevent workers (gunicorn.conf.py)")  # fmt: skip
         answers: list[Answer] = []
         violations: list[str] = []
         worst = 0.0
@@ -283,7 +283,7 @@ def pg_restart(args: argparse.Namespace, out: Outcome) -> None:
         out.say(f"own cluster (initdb) on 127.0.0.1:{cluster.port} in {cluster.root}")
         with app_stack(cluster.url, web_workers=WEB_WORKERS) as stack:
             protect_orders(stack, 5, f"pg{os.getpid()}")
-            out.say(f"load: quotes + GET /api/v1/protections from {threads} threads; gunicorn {WEB_WORKERS} sync "
+            out.say(f"load: quotes + GET /api/v1/protections from {threads} threads; gunicorn {WEB_WORKERS} gevent "
                     "workers; restarts by pg_ctl restart -m fast -w")  # fmt: skip
             # 1. The restart under steady load: requests in flight meet the outage.
             answers, down, back = drive(stack, threads, busy, cluster.restart, restart_at)

@@ -184,7 +184,7 @@ def wait_healthy(base: str, timeout: float = 120.0) -> None:
 
 @contextmanager
 def app_stack(database_url: str, *, web_workers: int = 4) -> Iterator[Stack]:
-    """Migrate `database_url`, create a shop with a Stripe webhook secret, serve it with gunicorn (sync workers)."""
+    """Migrate `database_url`, create a shop with a Stripe webhook secret, serve it with gunicorn (gunicorn.conf.py: gevent workers)."""
     logs = Path(tempfile.mkdtemp(prefix="reliability-logs-"))
     env = app_env(database_url)
     run_flask(env, "db", "upgrade")

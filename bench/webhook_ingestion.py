@@ -189,7 +189,7 @@ def main() -> int:
 
     p50 = statistics.median(latencies)
     p99 = statistics.quantiles(latencies, n=100)[98]
-    print(f"PostgreSQL; gunicorn {args.workers} sync workers; wrk 1 thread, {args.connections} connections, "
+    print(f"PostgreSQL; gunicorn {args.workers} gevent workers (gunicorn.conf.py); wrk 1 thread, {args.connections} connections, "
           f"{args.duration:.0f}s; each delivery a new protected payment")  # fmt: skip
     print(f"bare single-row inserts ({args.workers} connections): {bare_rate:8.0f} rows/s")
     print(f"webhook deliveries at peak:                {peak:8.0f} req/s  (non-200: {failures})")
