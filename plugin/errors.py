@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
 
 # Paths whose errors are JSON for machines; everything else (admin pages, the claim portal) gets HTML.
 JSON_PATH_PREFIXES = ("/api/", "/webhooks/", "/healthz")
@@ -77,6 +81,11 @@ class ValidationFailedError(ApiError):
     status, code, message = 422, "validation_error", "Some fields are invalid; see `fields`."
 
 
+class ServiceUnavailableError(ApiError):
+    status, code = 503, "service_unavailable"
+    message = "The service cannot reach its database just now; nothing was changed. Retry in a moment."
+
+
 class RateLimitedError(ApiError):
     status, code, message = 429, "rate_limited", "Too many requests; slow down and retry shortly."
 
@@ -139,7 +148,23 @@ def handle_http_exception(exc: HTTPException) -> Any:
     return response
 
 
+def handle_database_unavailable(exc: OperationalError) -> Any:
+    """The database is unreachable (restarting, failing over, locked too long): a 503 the client retries.
+
+    The transaction was rolled back, so nothing changed; a webhook sender retries it as it should, and a
+    browser or API client sees an honest "try again" instead of an internal error."""
+    from plugin.extensions import db
+
+    db.session.rollback()
+    log.warning("database unavailable", extra={"path": request.path, "error": type(exc.orig).__name__})
+    error = ServiceUnavailableError(headers={"Retry-After": "1"})
+    if not _wants_json():
+        return Response(error.message, status=503, headers=error.headers, mimetype="text/plain")
+    return error_response(error)
+
+
 def register_error_handlers(app: Flask) -> None:
     """Shape every client error once, here."""
     app.register_error_handler(ApiError, error_response)
     app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(OperationalError, handle_database_unavailable)

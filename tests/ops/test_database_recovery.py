@@ -21,3 +21,27 @@ def test_requests_survive_terminated_database_connections(app, client, database_
     assert ended is not None and ended[0] >= 1
     assert client.get("/api/v1/settings", headers=bearer(shop.keys.secret_key)).status_code == 200
     assert client.get("/healthz").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs"),
+    [
+        ("get", "/api/v1/protections", {"headers": bearer("sk_" + "x" * 40)}),
+        ("post", "/api/v1/quotes", {"headers": bearer("pk_" + "x" * 40), "json": {"currency": "USD"}}),
+        ("post", "/webhooks/stripe/shop_x", {"data": b"{}", "headers": {"Stripe-Signature": "t=1,v1=00"}}),
+    ],
+)
+def test_an_unreachable_database_is_a_503_to_retry_not_an_internal_error(tmp_path, method, path, kwargs):
+    # A server that is restarting or failing over: nothing listens where the database should be.
+    from plugin import create_app
+    from tests.conftest import make_environ
+
+    down = create_app({"ENVIRON": make_environ("postgresql://postgres@127.0.0.1:9/none?connect_timeout=1")})
+    response = getattr(down.test_client(), method)(path, **kwargs)
+    assert response.status_code == 503, response.get_data(as_text=True)
+    assert response.headers["Retry-After"] == "1"
+    assert response.get_json()["error"]["code"] == "service_unavailable"
+    with down.app_context():
+        from plugin.extensions import db
+
+        db.engine.dispose()
