@@ -54,6 +54,17 @@ def _insurer(ctx: Any, shop: Shop, provider: str) -> Insurer:
     )
 
 
+def _shop_and_insurer(ctx: Any, policy: Policy) -> tuple[Shop, Insurer]:
+    """The policy's shop and its insurer's adapter; settings that cannot reach an insurer fail the job."""
+    shop = db.session.get(Shop, policy.shop_id)
+    if shop is None:
+        raise FailJob(f"shop {policy.shop_id} is gone")
+    try:
+        return shop, _insurer(ctx, shop, policy.provider)
+    except InsurerError as exc:
+        raise FailJob(exc.message) from exc
+
+
 def _parcel(policy: Policy, shop: Shop) -> Parcel:
     shipment = db.session.get(Shipment, policy.shipment_id)
     if shipment is None:
@@ -101,13 +112,7 @@ def bind_policy(job: JobView, ctx: Any) -> None:
     if policy is None or policy.status not in OPEN_STATUSES or bind_key(policy) != job.idempotency_key:
         ctx.finish(job)  # cancelled before it was bought, or superseded by a merchant's retry
         return
-    shop = db.session.get(Shop, policy.shop_id)
-    if shop is None:
-        raise FailJob(f"shop {policy.shop_id} is gone")
-    try:
-        insurer = _insurer(ctx, shop, policy.provider)
-    except InsurerError as exc:
-        raise FailJob(exc.message) from exc
+    shop, insurer = _shop_and_insurer(ctx, policy)
     parcel = _parcel(policy, shop)
     look_up = policy.in_doubt_since is not None and not insurer.idempotent_bind
     policy.attempts += 1
@@ -185,13 +190,7 @@ def cancel_policy(job: JobView, ctx: Any) -> None:
     if policy is None or policy.status != PolicyStatus.BOUND:
         ctx.finish(job)  # already cancelled, or never bought
         return
-    shop = db.session.get(Shop, policy.shop_id)
-    if shop is None:
-        raise FailJob(f"shop {policy.shop_id} is gone")
-    try:
-        insurer = _insurer(ctx, shop, policy.provider)
-    except InsurerError as exc:
-        raise FailJob(exc.message) from exc
+    _shop, insurer = _shop_and_insurer(ctx, policy)
     reference = policy.provider_reference or policy.certificate or ""
     reason = CancelReason(policy.cancel_reason) if policy.cancel_reason in set(CancelReason) else CancelReason.REQUESTED
     db.session.commit()
