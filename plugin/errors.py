@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -148,15 +149,25 @@ def handle_http_exception(exc: HTTPException) -> Any:
     return response
 
 
-def handle_database_unavailable(exc: OperationalError) -> Any:
+def _database_unreachable(exc: Exception) -> bool:
+    """Whether a database error says the server cannot be reached (not that our statement was wrong)."""
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeoutError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def handle_database_error(exc: Exception) -> Any:
     """The database is unreachable (restarting, failing over, locked too long): a 503 the client retries.
 
     The transaction was rolled back, so nothing changed; a webhook sender retries it as it should, and a
-    browser or API client sees an honest "try again" instead of an internal error."""
+    browser or API client sees an honest "try again" instead of an internal error. Any other database error
+    is a bug, left to Flask's 500."""
+    if not _database_unreachable(exc):
+        raise exc
     from plugin.extensions import db
 
     db.session.rollback()
-    log.warning("database unavailable", extra={"path": request.path, "error": type(exc.orig).__name__})
+    log.warning("database unavailable", extra={"path": request.path, "error": type(exc).__name__})
     error = ServiceUnavailableError(headers={"Retry-After": "1"})
     if not _wants_json():
         return Response(error.message, status=503, headers=error.headers, mimetype="text/plain")
@@ -167,4 +178,5 @@ def register_error_handlers(app: Flask) -> None:
     """Shape every client error once, here."""
     app.register_error_handler(ApiError, error_response)
     app.register_error_handler(HTTPException, handle_http_exception)
-    app.register_error_handler(OperationalError, handle_database_unavailable)
+    app.register_error_handler(DBAPIError, handle_database_error)
+    app.register_error_handler(PoolTimeoutError, handle_database_error)
