@@ -208,7 +208,10 @@ def app_stack(database_url: str, *, web_workers: int = 4) -> Iterator[Stack]:
         for child in stack.children:
             stop(child)
         stop(server)
-        shutil.rmtree(logs, ignore_errors=True)
+        if os.environ.get("RELIABILITY_KEEP_LOGS"):  # to read a failure's traceback afterwards
+            print(f"  logs kept in {logs}", flush=True)
+        else:
+            shutil.rmtree(logs, ignore_errors=True)
 
 
 def protect_orders(stack: Stack, count: int, prefix: str) -> list[str]:

@@ -45,6 +45,26 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _end_session(_exc: BaseException | None) -> None:
+    """End the request's session even when the database dropped its connection meanwhile.
+
+    A PostgreSQL restart can end the connection after the answer is ready; the ROLLBACK that closes the session
+    then fails, and a failing teardown turns a finished answer into a 500. The rollback is moot: the server
+    already discarded the transaction, and SQLAlchemy has invalidated the connection, so closing again works.
+    """
+    from sqlalchemy.exc import DBAPIError
+
+    from plugin.extensions import db
+
+    try:
+        db.session.remove()
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        logging.getLogger(__name__).warning("session ended on a dropped connection", extra={"error": str(exc.orig)})
+        db.session.remove()
+
+
 def _configure_openapi(app: Flask) -> None:
     import swagger_ui_bundle
 
@@ -110,6 +130,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options
 
     db.init_app(app)
+    # Runs before flask-sqlalchemy's own teardown (teardowns run in reverse order), so its remove() finds nothing.
+    app.teardown_appcontext(_end_session)
     migrate.init_app(app, db, directory=app.config["MIGRATIONS_DIR"])
     rate_limits.init_app(app)
     _configure_openapi(app)

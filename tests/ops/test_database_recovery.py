@@ -45,3 +45,23 @@ def test_an_unreachable_database_is_a_503_to_retry_not_an_internal_error(tmp_pat
         from plugin.extensions import db
 
         db.engine.dispose()
+
+
+def test_a_connection_dropped_before_the_session_ends_does_not_fail_the_answer(app, database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only: SQLite has no server to lose")
+    from sqlalchemy import text
+
+    from plugin.extensions import db
+
+    # The answer is ready, the transaction still open: then the server restarts before the session is closed.
+    with app.app_context():
+        db.session.execute(text("SELECT 1"))
+        with psycopg.connect(database_url, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+    # Leaving the context ran the teardown without raising; the pool hands out a working connection again.
+    with app.app_context():
+        assert db.session.execute(text("SELECT 1")).scalar() == 1
