@@ -59,6 +59,11 @@ class StrictBoolean(fields.Boolean):
 class UtcDateTime(fields.AwareDateTime):
     """An RFC 3339 time with its offset, that is also a time in UTC (9999-12-31T23:59:59-01:00 is not)."""
 
+    default_error_messages = {
+        "invalid": "Must be an RFC 3339 date-time with its offset, such as 2026-11-01T09:30:00Z.",
+        "invalid_awareness": "Must carry its offset (Z or +08:00), such as 2026-11-01T09:30:00Z.",
+    }
+
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
         parsed = super()._deserialize(value, attr, data, **kwargs)
         try:

@@ -56,7 +56,11 @@ class ProtectionListQuery(Schema):
     status = fields.String(validate=validate.OneOf(["active", "voided", "needs_review"]))
     created_gte = DateBound(data_key="created[gte]", end_of_day=False)
     created_lte = DateBound(data_key="created[lte]", end_of_day=True)
-    limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=100))
+    limit = fields.Integer(
+        load_default=10,
+        validate=validate.Range(min=1, max=100, error="Must be a whole number from 1 to 100."),
+        error_messages={"invalid": "Must be a whole number from 1 to 100."},
+    )
     starting_after = fields.String(validate=validate.Length(min=1, max=40))
 
 

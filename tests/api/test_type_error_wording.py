@@ -84,3 +84,14 @@ def test_settings_type_errors(client, shop, patch, field, message):
     response = client.patch("/api/v1/settings", json=patch, headers=bearer(shop.keys.secret_key))
     assert response.status_code == 422
     assert response.get_json()["error"]["fields"][field] == [message]
+
+
+def test_times_and_page_sizes_say_what_to_send(client, shop):
+    headers = {"Authorization": f"Bearer {shop.keys.secret_key}"}
+    shipment = {"order_id": "1", "shipment_id": "s1", "carrier": "UPS", "tracking_number": "1Z", "shipped_at": "soon"}
+    response = client.post("/api/v1/shipments", json=shipment, headers=headers)
+    assert response.status_code == 422
+    assert "such as 2026-11-01T09:30:00Z" in response.get_json()["error"]["fields"]["shipped_at"][0]
+    for limit in ("lots", "0", "1e309"):
+        response = client.get(f"/api/v1/protections?limit={limit}", headers=headers)
+        assert response.get_json()["error"]["fields"]["limit"] == ["Must be a whole number from 1 to 100."], limit
