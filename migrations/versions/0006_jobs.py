@@ -5,7 +5,7 @@ that was due or waiting to be cancelled. Stored cancel reasons become our own wo
 inside its adapter).
 
 Revision ID: 0006_jobs
-Revises: 0004_consents
+Revises: 0005_destinations
 Create Date: 2026-11-22
 """
 
