@@ -56,6 +56,16 @@ class StrictBoolean(fields.Boolean):
         return value
 
 
+class WebUrl(fields.Url):
+    """An optional http(s) link of at most 2048 characters (a tracking page, a terms page)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_none", True)
+        kwargs.setdefault("load_default", None)
+        kwargs.setdefault("validate", validate.Length(max=2048))
+        super().__init__(schemes={"https", "http"}, require_tld=False, **kwargs)
+
+
 class UtcDateTime(fields.AwareDateTime):
     """An RFC 3339 time with its offset, that is also a time in UTC (9999-12-31T23:59:59-01:00 is not)."""
 
@@ -474,13 +484,7 @@ class ShipmentRequestSchema(Schema):
     shipment_id = ExternalId(required=True, metadata={"description": "The store's own id for this parcel."})
     carrier = fields.String(required=True, validate=validate.Length(min=1, max=100))
     tracking_number = fields.String(required=True, validate=validate.Length(min=1, max=255))
-    tracking_url = fields.Url(
-        allow_none=True,
-        load_default=None,
-        schemes={"https", "http"},
-        require_tld=False,
-        validate=validate.Length(max=2048),
-    )
+    tracking_url = WebUrl()
     shipped_at = UtcDateTime(allow_none=True, load_default=None)
     items = fields.List(
         fields.Nested(ShipmentItemSchema),
@@ -585,13 +589,7 @@ class ConsentRequestSchema(Schema):
     currency = CurrencyCode(required=True)
     text_shown = fields.String(required=True, validate=validate.Length(min=1, max=2000))
     terms_version = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    terms_url = fields.Url(
-        allow_none=True,
-        load_default=None,
-        schemes={"https", "http"},
-        require_tld=False,
-        validate=validate.Length(max=2048),
-    )
+    terms_url = WebUrl()
     locale = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=35))
     shown_at = UtcDateTime(allow_none=True, load_default=None)
 
