@@ -184,9 +184,6 @@ class Worker:
         log.warning("job failed", extra={"job": job.id, "kind": job.kind, "status": str(status), "error": message})
 
 
-PolicyWorker = Worker  # the name it had while it drained policies only
-
-
 def run(app: Flask, *, drain: bool, stop: threading.Event | None = None, poll_seconds: float = 1.0) -> WorkerStats:
     """The `flask worker` loop."""
     worker = Worker(app)

@@ -23,12 +23,8 @@ def insurer_for(
     *,
     engine: Engine,
     allow_private: bool,
-    resolve_hosts: bool = True,
 ) -> Insurer:
-    """The adapter for `provider`; a missing credential is a configuration error the merchant can fix.
-
-    `resolve_hosts` only matters when settings are saved: calls always resolve, once, in the pinned transport.
-    """
+    """The adapter for `provider`; a missing credential is a configuration error the merchant can fix."""
     settings = {**PROVIDER_DEFAULT_CONFIG.get(provider, {}), **config}
 
     def need(name: str) -> str:

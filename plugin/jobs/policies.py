@@ -50,7 +50,6 @@ def _insurer(ctx: Any, shop: Shop, provider: str) -> Insurer:
         {name.rsplit(".", 1)[1]: value for name, value in credentials.items()},
         engine=db.engine,
         allow_private=ctx.app.config["ALLOW_PRIVATE_INSURER_HOSTS"],
-        resolve_hosts=ctx.app.config.get("RESOLVE_INSURER_HOSTS", True),
     )
 
 

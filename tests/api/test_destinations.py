@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from plugin.domain import quote_token
 from plugin.extensions import db
 from plugin.models import Protection, Shipment
-from plugin.worker import PolicyWorker
+from plugin.worker import Worker
 from tests.api.test_platform_webhooks import fixture, send
 from tests.conftest import TEST_SECRET_KEY, bearer
 from tests.stripe_helpers import configure_stripe, deliver, payment_intent_event, protected_metadata, protections
@@ -181,7 +181,7 @@ def test_the_insurer_is_told_the_destination_the_quote_carried(app, client, shop
         http.post("https://loadsure.test/api/insureLoad/quote", json={"quoteToken": "tok-1", "expiresIn": 600})
         http.post("https://loadsure.test/api/insureLoad/purchaseQuote",
                   json={"certificateNumber": "LS-1", "status": "ACTIVE", "premium": 4})  # fmt: skip
-        assert PolicyWorker(app).drain().bound == 1
+        assert Worker(app).drain().bound == 1
         sent = json.loads(http.calls[0].request.body)
     expected = {"country": "CHN", "state": "GD", "postal": "518000"}
     assert sent["shipment"]["stops"][1]["address"] == expected and sent["assured"]["address"] == expected

@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from plugin.worker import PolicyWorker
+from plugin.worker import Worker
 from tests.api.test_worker import Clock, policy, ship
 from tests.conftest import bearer
 from tests.fake_dns import FakeDns
@@ -61,7 +61,7 @@ def test_an_insurer_redirect_fails_the_policy_for_good_and_goes_nowhere(app, cli
             protected_order(client, shop)
             pending = ship(client, shop)["policy"]
             assert pending["provider"] == "loadsure"
-            PolicyWorker(app, clock=Clock(), jitter=lambda: 0.5).drain()
+            Worker(app, clock=Clock(), jitter=lambda: 0.5).drain()
     failed = policy(client, shop, pending["id"])
     assert failed["status"] == "failed" and failed["attempts"] == 1, failed
     assert "redirect (HTTP 302), which is not followed" in failed["last_error"]

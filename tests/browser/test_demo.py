@@ -7,7 +7,7 @@ import threading
 import pytest
 from playwright.sync_api import expect
 
-from plugin.worker import PolicyWorker
+from plugin.worker import Worker
 from tests.browser.test_widget import CHECKBOX, PRICE, demo  # noqa: F401 - the demo shop fixture
 
 PHONE = {"width": 390, "height": 844}
@@ -26,7 +26,7 @@ def phone(browser):
 @pytest.fixture()
 def worker(app):
     stop = threading.Event()
-    thread = threading.Thread(target=PolicyWorker(app).run_forever, args=(stop, 0.2), daemon=True)
+    thread = threading.Thread(target=Worker(app).run_forever, args=(stop, 0.2), daemon=True)
     thread.start()
     yield
     stop.set()

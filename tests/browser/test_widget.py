@@ -142,10 +142,10 @@ def test_hostile_store_css_does_not_break_it(page, live_server, demo, artifacts)
 def test_the_whole_chain_from_quote_to_insured_parcel(app, page, live_server, demo, artifacts):
     import threading
 
-    from plugin.worker import PolicyWorker
+    from plugin.worker import Worker
 
     stop = threading.Event()
-    worker = threading.Thread(target=PolicyWorker(app).run_forever, args=(stop, 0.2), daemon=True)
+    worker = threading.Thread(target=Worker(app).run_forever, args=(stop, 0.2), daemon=True)
     worker.start()
     try:
         page.goto(f"{live_server}/demo")
