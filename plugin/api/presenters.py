@@ -78,6 +78,12 @@ def shipment_body(shipment: Shipment, policy: Policy | None) -> dict[str, Any]:
     }
 
 
+def order_shipment_bodies(shipments: list[Shipment], policies: list[Policy]) -> list[dict[str, Any]]:
+    """An order's shipments, each with its policy, from the order's shipments and policies (loaded once each)."""
+    by_shipment = {policy.shipment_id: policy for policy in policies}
+    return [shipment_body(shipment, by_shipment.get(shipment.id)) for shipment in shipments]
+
+
 def protection_body(protection: Protection, related: OrderRelations) -> dict[str, Any]:
     """The contract's protection object, with its order's shipments and policies."""
     payment = protection.payment
@@ -110,7 +116,7 @@ def protection_body(protection: Protection, related: OrderRelations) -> dict[str
         "voided_at": rfc3339(protection.voided_at),
         "created_at": rfc3339(protection.created_at),
         "updated_at": rfc3339(protection.updated_at),
-        "shipments": [shipment_body(shipment, related.policy_of_shipment.get(shipment.id)) for shipment in shipments],
+        "shipments": order_shipment_bodies(shipments, policies),
         "policies": [policy_body(policy) for policy in policies],
     }
 

@@ -7,16 +7,16 @@ from typing import Any
 from flask import Response, jsonify
 
 from plugin.api.blueprint import Blueprint
-from plugin.api.presenters import shipment_body
+from plugin.api.presenters import order_shipment_bodies, shipment_body
 from plugin.auth import KeyKind, current_shop, current_snapshot, require_key
 from plugin.domain.pricing import Destination
 from plugin.models import utcnow
 from plugin.schemas import OrderQuerySchema, ShipmentListSchema, ShipmentRequestSchema, ShipmentSchema
+from plugin.services.policies import order_policies
 from plugin.services.shipments import (
     ShipmentItem,
     ShipmentRequest,
     order_shipments,
-    policy_of,
     record_shipment,
 )
 
@@ -65,5 +65,6 @@ def create(data: dict[str, Any]) -> Response:
 @bp.documents_errors(401, 403, 422)
 def index(query: dict[str, Any]) -> Response:
     """The order's shipments with their tracking and policies."""
-    shipments = order_shipments(current_snapshot().id, query["order_id"])
-    return jsonify({"object": "list", "data": [shipment_body(s, policy_of(s)) for s in shipments], "has_more": False})
+    shop_id, order_id = current_snapshot().id, query["order_id"]
+    bodies = order_shipment_bodies(order_shipments(shop_id, order_id), order_policies(shop_id, order_id))
+    return jsonify({"object": "list", "data": bodies, "has_more": False})

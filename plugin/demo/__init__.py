@@ -14,7 +14,7 @@ from flask import Blueprint, abort, current_app, jsonify, render_template, reque
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from plugin.api.presenters import policy_body, protection_body, shipment_body
+from plugin.api.presenters import order_shipment_bodies, policy_body, protection_body, shipment_body
 from plugin.config import quote_signing_keys
 from plugin.domain import quote_token
 from plugin.extensions import db
@@ -22,7 +22,7 @@ from plugin.models import ApiKey, Protection, Shop, utcnow
 from plugin.services.policies import order_policies
 from plugin.services.protections import OrderRelations, order_relations
 from plugin.services.settings import SettingsContext, read_secrets, update_settings
-from plugin.services.shipments import ShipmentRequest, order_shipments, policy_of, record_shipment
+from plugin.services.shipments import ShipmentRequest, order_shipments, record_shipment
 
 bp = Blueprint("demo", __name__, url_prefix="/demo")
 WEBHOOK_SECRET = "stripe.webhook_secret"  # noqa: S105 - a settings name
@@ -189,9 +189,10 @@ def state(order_id: str) -> ResponseReturnValue:
     protection = db.session.scalars(
         select(Protection).where(Protection.shop_id == shop.id, Protection.order_id == order_id)
     ).first()
+    policies = order_policies(shop.id, order_id)
     return jsonify(
         protection=page_protection(protection, order_relations(shop.id, [protection])) if protection else None,
-        shipments=[shipment_body(s, policy_of(s)) for s in order_shipments(shop.id, order_id)],
-        policies=[policy_body(p) for p in order_policies(shop.id, order_id)],
+        shipments=order_shipment_bodies(order_shipments(shop.id, order_id), policies),
+        policies=[policy_body(p) for p in policies],
         all_shipped=all_shipped(shop, order_id),
     )

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from plugin.domain.policies import (
     MAX_ATTEMPTS,
@@ -94,10 +95,13 @@ def request_cancellation(policies: Iterable[Policy], reason: CancelReason, now: 
 
 
 def order_policies(shop_id: str, order_id: str) -> list[Policy]:
-    """Every policy of an order."""
+    """Every policy of an order, each with its shipment (joined: showing a policy names its shipment)."""
     return list(
         db.session.scalars(
-            select(Policy).where(Policy.shop_id == shop_id, Policy.order_id == order_id).order_by(Policy.created_at)
+            select(Policy)
+            .options(joinedload(Policy.shipment))
+            .where(Policy.shop_id == shop_id, Policy.order_id == order_id)
+            .order_by(Policy.created_at)
         )
     )
 

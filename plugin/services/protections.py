@@ -31,7 +31,6 @@ class OrderRelations:
 
     shipments: dict[str, list[Shipment]] = field(default_factory=dict)  # by order id, oldest first
     policies: dict[str, list[Policy]] = field(default_factory=dict)  # by order id, oldest first
-    policy_of_shipment: dict[str, Policy] = field(default_factory=dict)
     verified_consents: frozenset[str] = frozenset()  # ids of protections whose consent matches their quote
 
 
@@ -60,7 +59,6 @@ def order_relations(shop_id: str, protections: list[Protection]) -> OrderRelatio
             select(Policy).where(Policy.shop_id == shop_id, Policy.order_id.in_(orders)).order_by(Policy.created_at)
         ):
             related.policies.setdefault(policy.order_id, []).append(policy)
-            related.policy_of_shipment[policy.shipment_id] = policy
     consent_ids = {p.consent_id for p in protections if p.consent_id}
     consents = (
         {c.id: c for c in db.session.scalars(select(Consent).where(Consent.id.in_(consent_ids)))} if consent_ids else {}
@@ -72,7 +70,7 @@ def order_relations(shop_id: str, protections: list[Protection]) -> OrderRelatio
         and consents[p.consent_id].shop_id == shop_id
         and consents[p.consent_id].quote_reference == p.quote_reference
     )
-    return OrderRelations(related.shipments, related.policies, related.policy_of_shipment, verified)
+    return OrderRelations(related.shipments, related.policies, verified)
 
 
 def get_protection(shop_id: str, protection_id: str) -> ProtectionPage:

@@ -252,3 +252,49 @@ def test_a_page_of_protections_costs_a_constant_number_of_queries(app, client, n
     small = _page_queries(app, client, new_shop(name="Small"), 5, 0)
     large = _page_queries(app, client, new_shop(name="Large"), 25, 100)
     assert small == large <= 8
+
+
+def _order_shipments_queries(app, client, shop, count: int) -> int:
+    protected_order(client, shop, order_id="big")
+    for index in range(count):
+        ship(
+            client, shop, shipment_id=f"p{index}", order_id="big", items=[{"sku": "A", "quantity": 1, "unit_price": 1}]
+        )
+    counter, stop = _count_queries(app)
+    try:
+        response = client.get("/api/v1/shipments?order_id=big", headers=bearer(shop.keys.secret_key))
+    finally:
+        stop()
+    body = response.get_json()
+    assert response.status_code == 200 and len(body["data"]) == count
+    assert all(s["policy"]["shipment_id"] == s["shipment_id"] for s in body["data"])
+    return counter["n"]
+
+
+def test_an_orders_shipments_cost_a_constant_number_of_queries(app, client, new_shop):
+    assert _order_shipments_queries(app, client, new_shop(name="Two"), 2) == _order_shipments_queries(
+        app, client, new_shop(name="Twelve"), 12
+    )
+
+
+def _order_policies_queries(app, client, shop, count: int) -> int:
+    protected_order(client, shop, order_id="many")
+    for index in range(count):
+        ship(
+            client, shop, shipment_id=f"m{index}", order_id="many", items=[{"sku": "A", "quantity": 1, "unit_price": 1}]
+        )
+    counter, stop = _count_queries(app)
+    try:
+        response = client.get("/api/v1/policies?order_id=many", headers=bearer(shop.keys.secret_key))
+    finally:
+        stop()
+    body = response.get_json()
+    assert response.status_code == 200 and len(body["data"]) == count
+    assert {p["shipment_id"] for p in body["data"]} == {f"m{index}" for index in range(count)}
+    return counter["n"]
+
+
+def test_an_orders_policies_cost_a_constant_number_of_queries(app, client, new_shop):
+    assert _order_policies_queries(app, client, new_shop(name="Two"), 2) == _order_policies_queries(
+        app, client, new_shop(name="Twelve"), 12
+    )
