@@ -12,8 +12,6 @@ from webargs.flaskparser import FlaskParser
 from plugin.domain.untrusted_text import is_clean, scrub
 from plugin.errors import InvalidJsonError, ValidationFailedError
 
-UNSTORABLE_TEXT = "Must not contain NUL characters or unpaired UTF-16 surrogates."
-
 
 def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not JSON")
@@ -21,27 +19,6 @@ def _reject_constant(name: str) -> NoReturn:
 
 def _loads(raw: bytes) -> Any:
     return json.loads(raw, parse_constant=_reject_constant)
-
-
-def _unstorable_text_paths(document: Any) -> dict[str, list[str]]:
-    """Where strings or keys hold NUL or lone surrogates (walked without recursion: nesting may be deep)."""
-    found: dict[str, list[str]] = {}
-    stack: list[tuple[str, Any]] = [("", document)]
-    while stack:
-        path, value = stack.pop()
-        if isinstance(value, str):
-            if not is_clean(value):
-                found[path or "body"] = [UNSTORABLE_TEXT]
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                child = f"{path}.{key}" if path else str(key)
-                if not is_clean(key):
-                    found[scrub(child)] = [UNSTORABLE_TEXT]
-                else:
-                    stack.append((child, item))
-        elif isinstance(value, list):
-            stack.extend((f"{path}.{index}" if path else str(index), item) for index, item in enumerate(value))
-    return found
 
 
 def loads_strict(raw: bytes) -> Any:
@@ -56,7 +33,7 @@ def loads_storable(raw: bytes) -> Any:
     """As loads_strict, for bodies that are stored: no NUL and no lone surrogate in any string or key (a 422
     naming where; PostgreSQL refuses both, and no UTF-8 encoder takes a lone surrogate)."""
     document = loads_strict(raw)
-    unstorable = _unstorable_text_paths(document)
+    unstorable = unstorable_text(document)
     if unstorable:
         raise ValidationFailedError(fields=unstorable)
     return document
@@ -115,34 +92,26 @@ def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
 UNSTORABLE_TEXT = "Must be text without NUL characters or unpaired surrogates."
 
 
-def _unstorable(text: str) -> bool:
-    if "\x00" in text:
-        return True  # PostgreSQL's text and jsonb cannot hold U+0000
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True  # a lone surrogate ("\ud800" in JSON) has no UTF-8 form
-    return False
-
-
 def unstorable_text(value: Any, prefix: str = "") -> dict[str, list[str]]:
-    """Field errors for every string (object keys included) in a JSON value that no database can store."""
+    """Field errors for every string (object keys included) in a JSON value that no database can store: NUL
+    (PostgreSQL's text and jsonb refuse it) or a lone surrogate (no UTF-8 form). Walked without recursion, since
+    a body may nest deeply; a bad key is named with U+FFFD in its place (an error body must be storable too)."""
     errors: dict[str, list[str]] = {}
     stack: list[tuple[str, Any]] = [(prefix, value)]
-    while stack:  # iterative: a deeply nested body must not exhaust the stack here
+    while stack:
         path, node = stack.pop()
-        if isinstance(node, str) and _unstorable(node):
-            errors[path or "body"] = [UNSTORABLE_TEXT]
+        if isinstance(node, str):
+            if not is_clean(node):
+                errors[path or "body"] = [UNSTORABLE_TEXT]
         elif isinstance(node, dict):
             for key, child in node.items():
-                child_path = f"{path}.{key}".strip(".")
-                if isinstance(key, str) and _unstorable(key):
-                    printable = key.encode("unicode_escape").decode("ascii")  # the path itself must be storable
-                    errors[f"{path}.{printable}".strip(".")] = [UNSTORABLE_TEXT]
-                    continue
-                stack.append((child_path, child))
+                child_path = f"{path}.{key}" if path else str(key)
+                if isinstance(key, str) and not is_clean(key):
+                    errors[scrub(child_path)] = [UNSTORABLE_TEXT]
+                else:
+                    stack.append((child_path, child))
         elif isinstance(node, list):
-            stack.extend((f"{path}.{index}".strip("."), child) for index, child in enumerate(node))
+            stack.extend((f"{path}.{index}" if path else str(index), child) for index, child in enumerate(node))
     return errors
 
 
