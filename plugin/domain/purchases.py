@@ -8,6 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from plugin.domain.quote_token import QuoteClaims
+from plugin.domain.untrusted_text import REPLACEMENT
 
 
 class ReviewReason(StrEnum):
@@ -38,7 +39,6 @@ QUOTE_KEY, AMOUNT_KEY, ORDER_KEY, CONSENT_KEY, EMAIL_KEY = (
 )
 METADATA_VALUE_LIMIT = 500  # Stripe's own limit on a metadata value
 ORDER_ID_LIMIT = 255  # what an order id column holds; Shopify's and WooCommerce's ids are far shorter
-REPLACEMENT_CHARACTER = "\ufffd"  # what an unstorable character (NUL, lone surrogate) was replaced with
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +146,7 @@ def check_purchase(
         reasons.append(ReviewReason.ORDER_ID_MISSING)
     elif len(order_id) > ORDER_ID_LIMIT:
         reasons.append(ReviewReason.ORDER_ID_TOO_LONG)
-    elif REPLACEMENT_CHARACTER in order_id:
+    elif REPLACEMENT in order_id:  # an unstorable character (NUL, lone surrogate) was replaced
         reasons.append(ReviewReason.ORDER_ID_UNREADABLE)
     return PurchaseCheck(tuple(reasons))
 
