@@ -18,6 +18,7 @@ JSON_PATH_PREFIXES = ("/api/", "/webhooks/", "/healthz")
 JSON_PATHS = frozenset({"/api", "/webhooks"})
 
 FieldErrors = Mapping[str, list[str]]
+NAMED_OBJECTS = ("claim",)  # ids an error may name at the top level of its body
 
 
 class ApiError(Exception):
@@ -39,6 +40,8 @@ class ApiError(Exception):
         self.message = message or self.message
         self.fields = dict(fields or {})
         self.headers = dict(headers or {})
+        # More members of the error object for errors that name something (409 claim_exists names the claim).
+        self.extra: dict[str, Any] = {}
         if code:
             self.code = code
 
@@ -111,8 +114,13 @@ def error_body(code: str, message: str, fields: FieldErrors | None = None) -> di
 
 
 def error_response(error: ApiError) -> Response:
-    """A JSON response for an ApiError."""
-    response = jsonify(error_body(error.code, error.message, error.fields))
+    """A JSON response for an ApiError; its extra members go in the error object, and the object an error names
+    also beside it (`{"error": {…, "claim": "clm_…"}, "claim": "clm_…"}`)."""
+    body = error_body(error.code, error.message, error.fields)
+    if error.extra:
+        body["error"].update(error.extra)
+        body.update({key: value for key, value in error.extra.items() if key in NAMED_OBJECTS})
+    response = jsonify(body)
     response.status_code = error.status
     response.headers.update(error.headers)
     return response

@@ -11,6 +11,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -144,6 +145,7 @@ class Payment(Model):
     disputed: Mapped[bool] = mapped_column(default=False)
     order_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
     protected: Mapped[bool] = mapped_column(default=False)  # carried sp_quote, whatever became of it
+    customer_email: Mapped[str | None] = mapped_column(String(320), nullable=True)  # finds the order for a claim
     succeeded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -234,6 +236,12 @@ class Shipment(Model):
     destination_country: Mapped[str | None] = mapped_column(String(2), nullable=True)
     destination_region: Mapped[str | None] = mapped_column(String(10), nullable=True)
     destination_postal_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # A digest of the full shipping address when the store sent one (the repeat-address fraud signal).
+    address_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The tracking scan: when the parcel was found stalled, the merchant alerted, the shopper invited to claim.
+    stalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    merchant_alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    shopper_invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -363,4 +371,116 @@ class Consent(Model):
     page_origin: Mapped[str | None] = mapped_column(String(255), nullable=True)
     user_agent: Mapped[str | None] = mapped_column(String(500), nullable=True)
     shown_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # as the browser reported it
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Claim(Model):
+    """A shopper's claim on one parcel: what happened, the amount, the decision and how it was settled."""
+
+    __tablename__ = "claims"
+    __table_args__ = (
+        UniqueConstraint("shipment_id"),  # one claim per parcel: a second is a 409 naming the first
+        Index("ix_claims_shop_id_created_at", "shop_id", "created_at"),
+        Index("ix_claims_shop_id_status", "shop_id", "status"),
+        Index("ix_claims_shop_id_email", "shop_id", "email"),
+        Index("ix_claims_shop_id_address_key", "shop_id", "address_key"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    order_id: Mapped[str] = mapped_column(String(255))
+    shipment_id: Mapped[str] = mapped_column(ForeignKey("shipments.id", ondelete="CASCADE"))
+    protection_id: Mapped[str | None] = mapped_column(ForeignKey("protections.id"), nullable=True)
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), nullable=True)
+    policy_id: Mapped[str | None] = mapped_column(ForeignKey("policies.id"), nullable=True)
+    type: Mapped[str] = mapped_column(String(20))  # a ClaimType
+    status: Mapped[str] = mapped_column(String(20))  # a ClaimStatus
+    source: Mapped[str] = mapped_column(String(20))  # "api" | "portal"
+    email: Mapped[str | None] = mapped_column(String(320), nullable=True)  # lower case; erased on request
+    address_key: Mapped[str | None] = mapped_column(String(64), nullable=True)  # digest of the shipping address
+    locale: Mapped[str] = mapped_column(String(10), default="en")  # the shopper's language for emails
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JsonDocument, default=list)  # [{sku, quantity}]
+    currency: Mapped[str] = mapped_column(String(3))
+    amount: Mapped[int] = mapped_column(BigInteger)  # claimed: the affected items' covered value
+    covered_amount: Mapped[int] = mapped_column(BigInteger)  # the most it may be settled for
+    signals: Mapped[list[dict[str, Any]]] = mapped_column(JsonDocument, default=list)  # [{code, detail}]
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JsonDocument, default=list)  # [{code, message}]
+    review_reason: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    resolution: Mapped[str | None] = mapped_column(String(20), nullable=True)  # a Resolution
+    approved_amount: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    deny_reason: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    replacement_order_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    reship_cost_amount: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # The Stripe refund: asked by a job keyed on the claim and this generation (a refund that failed and is
+    # approved again is a new request to Stripe).
+    refund_generation: Mapped[int] = mapped_column(default=0)
+    refund_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    refund_status: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    refund_error: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    paid_method: Mapped[str | None] = mapped_column(String(40), nullable=True)  # "stripe_refund", "bank_transfer", …
+    paid_reference: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # Recovery from the insurer that covered the parcel (none for self-insurance: the reserve pays).
+    recovery_status: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    recovery_provider: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    recovery_reference: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    recovery_amount: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    recovery_link: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    recovery_error: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    shipment: Mapped[Shipment] = relationship()
+
+
+class Evidence(Model):
+    """A file sent with a claim (by the shopper or the merchant) or a parcel's packing evidence."""
+
+    __tablename__ = "evidence"
+    __table_args__ = (
+        Index("ix_evidence_shop_id_sha256", "shop_id", "sha256"),
+        Index("ix_evidence_claim_id", "claim_id"),
+        Index("ix_evidence_shipment_id", "shipment_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    claim_id: Mapped[str | None] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"), nullable=True)
+    shipment_id: Mapped[str | None] = mapped_column(ForeignKey("shipments.id", ondelete="CASCADE"), nullable=True)
+    uploaded_by: Mapped[str] = mapped_column(String(20))  # "shopper" | "merchant"
+    kind: Mapped[str] = mapped_column(String(10))  # "image" | "pdf"
+    content_type: Mapped[str] = mapped_column(String(60))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))  # of the bytes as received
+    perceptual_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)  # images only
+    storage_key: Mapped[str] = mapped_column(String(255))  # random; never the uploaded name
+    filename: Mapped[str | None] = mapped_column(String(255), nullable=True)  # as uploaded, for display only
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class EvidenceBlob(Model):
+    """The bytes of an evidence file when the database is the store (EVIDENCE_STORAGE_URL unset)."""
+
+    __tablename__ = "evidence_blobs"
+
+    storage_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ClaimMessage(Model):
+    """A note on a claim: to the shopper, or internal to the shop's staff."""
+
+    __tablename__ = "claim_messages"
+    __table_args__ = (Index("ix_claim_messages_claim_id_created_at", "claim_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    claim_id: Mapped[str] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"))
+    author: Mapped[str] = mapped_column(String(20))  # "merchant" | "shopper" | "system"
+    visibility: Mapped[str] = mapped_column(String(20))  # "shopper" | "internal"
+    body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -445,12 +445,15 @@ class ErrorDetailSchema(Schema):
     code = fields.String()
     message = fields.String()
     fields_ = fields.Dict(data_key="fields", keys=fields.String(), values=fields.List(fields.String()))
+    claim = fields.String(metadata={"description": "claim_exists: the parcel's claim."})
+    suggested_type = fields.String(metadata={"description": "parcel_delivered: the claim type that fits."})
 
 
 class ErrorSchema(Schema):
     """Every 4xx answers this shape."""
 
     error = fields.Nested(ErrorDetailSchema)
+    claim = fields.String(metadata={"description": "claim_exists: the parcel's claim (also in `error`)."})
 
 
 # ---- shipments and policies ---------------------------------------------------------------------------------

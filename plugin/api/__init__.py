@@ -10,6 +10,7 @@ from plugin.extensions import api
 def register(app: Flask) -> None:
     """Register the API blueprints (and so their OpenAPI paths)."""
     from plugin.api import (
+        claims,
         consents,
         platform_webhooks,
         policies,
@@ -22,6 +23,8 @@ def register(app: Flask) -> None:
 
     for module in (settings, quotes, consents, protections, shipments, policies, stripe_webhooks, platform_webhooks):
         api.register_blueprint(module.bp)
+    api.register_blueprint(claims.uploads_bp)
+    api.register_blueprint(claims.bp)
     from plugin.api import cors
 
     cors.init_app(app)

@@ -189,6 +189,7 @@ def _on_succeeded(shop: Shop, fact: PaymentSucceeded, ctx: PurchaseContext) -> R
     payment.amount = fact.amount if fact.amount is not None else payment.amount
     payment.currency = fact.currency or payment.currency
     payment.order_id = payment.order_id or _order_id(fact.metadata)
+    payment.customer_email = payment.customer_email or fact.customer_email
     protection = _protection_of(payment, new)
     outcome = "order_recorded"
     if QUOTE_KEY in fact.metadata:
