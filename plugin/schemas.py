@@ -381,6 +381,15 @@ class DestinationSchema(Schema):
             raise ValidationError({"region": ["Must be a region of the destination country."]})
 
 
+class ShipmentDestinationSchema(DestinationSchema):
+    line1 = fields.String(
+        allow_none=True,
+        load_default=None,
+        validate=[validate.Length(max=300), validate.Regexp(POSTAL_CODE_PATTERN, error="Must be printable text.")],
+        metadata={"description": "The street line; only a digest of it is kept (claims' repeat-address signal)."},
+    )
+
+
 class CartItemSchema(Schema):
     class Meta:
         unknown = EXCLUDE
@@ -496,7 +505,7 @@ class ShipmentRequestSchema(Schema):
         validate=validate.Length(max=MAX_CART_LINES),
     )
     destination = fields.Nested(
-        DestinationSchema,
+        ShipmentDestinationSchema,
         allow_none=True,
         load_default=None,
         metadata={"description": "Where the parcel goes; default: the destination of the order's quote."},

@@ -9,6 +9,7 @@ from flask import Response, jsonify
 from plugin.api.blueprint import Blueprint
 from plugin.api.presenters import order_shipment_bodies, shipment_body
 from plugin.auth import KeyKind, current_shop, current_snapshot, require_key
+from plugin.domain.claims import address_key
 from plugin.domain.pricing import Destination
 from plugin.models import utcnow
 from plugin.schemas import OrderQuerySchema, ShipmentListSchema, ShipmentRequestSchema, ShipmentSchema
@@ -27,6 +28,12 @@ def _destination(data: dict[str, Any] | None) -> Destination | None:
     if data is None:
         return None
     return Destination(data["country"], data.get("region"), data.get("postal_code"))
+
+
+def _address_key(data: dict[str, Any] | None) -> str | None:
+    if data is None:
+        return None
+    return address_key(data["country"], data.get("postal_code"), data.get("line1"))
 
 
 @bp.route("", methods=["POST"])
@@ -51,6 +58,7 @@ def create(data: dict[str, Any]) -> Response:
         if data.get("items")
         else None,
         destination=_destination(data.get("destination")),
+        address_key=_address_key(data.get("destination")),
     )
     recorded = record_shipment(current_shop(), request, utcnow())
     response = jsonify(shipment_body(recorded.shipment, recorded.policy))

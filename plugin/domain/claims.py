@@ -6,6 +6,7 @@ gathers the facts (the parcel, the customer's history, the evidence) and these f
 
 from __future__ import annotations
 
+import hashlib
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -82,6 +83,16 @@ class Signal(StrEnum):
     EVIDENCE_SIMILAR = "evidence_similar"  # a photo that looks like an earlier claim's (resized, re-encoded)
     FILED_RIGHT_AFTER_DELIVERY = "filed_right_after_delivery"  # stolen within minutes of the delivered scan
     HIGH_VALUE = "high_value"  # far above the shop's usual order
+
+
+def address_key(country: str | None, postal_code: str | None, line1: str | None) -> str | None:
+    """A digest standing for a street address (the repeat-address signal compares these, never the address);
+    None without a street line, since a country and postal code alone are shared by thousands."""
+    if not line1 or not line1.strip():
+        return None
+    parts = (country or "", postal_code or "", line1)
+    normalised = "|".join(" ".join(part.casefold().replace(",", " ").split()) for part in parts)
+    return hashlib.sha256(normalised.encode()).hexdigest()
 
 
 STOLEN_SOON_AFTER_DELIVERY = timedelta(minutes=30)

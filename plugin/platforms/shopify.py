@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from plugin import iso_codes
+from plugin.domain.claims import address_key
 from plugin.domain.money import parse_major_units
 from plugin.domain.pricing import Destination
 from plugin.domain.untrusted_text import fit_id, fit_text, scrub
@@ -189,6 +190,21 @@ def _address(value: Any) -> Destination | None:
     return Destination(country, region if province and iso_codes.is_region(region) else None, postal)
 
 
+def _address_key(payload: Mapping[str, Any]) -> str | None:
+    """A digest of the parcel's street address (for the repeat-address signal; the address itself is not kept)."""
+    order = payload.get("order")
+    for candidate in (
+        payload.get("destination"),
+        payload.get("shipping_address"),
+        order.get("shipping_address") if isinstance(order, Mapping) else None,
+    ):
+        if isinstance(candidate, Mapping):
+            line1 = _text(candidate.get("address1"))
+            if line1:
+                return address_key(_text(candidate.get("country_code")), _text(candidate.get("zip")), line1)
+    return None
+
+
 def _destination(payload: Mapping[str, Any]) -> Destination | None:
     """The fulfillment's destination, else the order's shipping address (when the payload carries it)."""
     order = payload.get("order")
@@ -220,6 +236,7 @@ def translate(
             shipped_at=_time(payload.get("created_at"), now),
             items=_items(payload, currency, exponent),
             destination=_destination(payload),
+            address_key=_address_key(payload),
         )
     if topic == "fulfillments/update":
         shipment_ref = _ref(payload.get("id"))

@@ -49,6 +49,7 @@ class ShipmentRequest:
     shipped_at: datetime | None = None
     items: tuple[ShipmentItem, ...] | None = None
     destination: Destination | None = None  # None: the protection's, as its quote said
+    address_key: str | None = None  # a digest of the street address, when the store sent it (fraud signals)
 
 
 class ShipmentConflictError(ConflictError):
@@ -198,6 +199,7 @@ def add_shipment(shop: Shop, request: ShipmentRequest, now: datetime) -> Recorde
         shipped_at=shipped_at,
         last_tracking_at=shipped_at,
         uninsured_reason=reason,
+        address_key=request.address_key,
         destination_country=destination.country if destination else None,
         destination_region=destination.region if destination else None,
         destination_postal_code=destination.postal_code if destination else None,

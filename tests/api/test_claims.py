@@ -265,3 +265,26 @@ def test_messages_and_mark_paid(client, shop):
     )
     assert paid.status_code == 200
     assert (paid.get_json()["status"], paid.get_json()["paid_reference"]) == ("paid", "TX-9")
+
+
+def test_another_customers_claim_to_the_same_street_address_is_a_signal(client, shop):
+    from tests.stripe_helpers import payment_intent_event, protected_metadata, quote_for
+
+    configure_stripe(client, shop)
+    headers = bearer(shop.keys.secret_key)
+    for order, email in (("1001", "first@example.com"), ("1002", "second@example.com")):
+        event = payment_intent_event(
+            protected_metadata(quote_for(client, shop), order), pi_id=f"pi_{order}", receipt_email=email
+        )
+        assert deliver(client, shop.shop.id, event).status_code == 200
+        destination = {"country": "US", "postal_code": "10001", "line1": f"  350 Fifth  Avenue{',' * int(order[-1])}"}
+        parcel = {
+            "order_id": order, "shipment_id": f"f{order}", "carrier": "UPS", "tracking_number": order,
+            "shipped_at": "2026-01-01T00:00:00Z", "destination": destination,
+        }  # fmt: skip
+        assert client.post("/api/v1/shipments", json=parcel, headers=headers).status_code == 202
+    settings(client, shop, lost_until_days=3650)
+    first = claim(client, shop, order_id="1001", email="first@example.com").get_json()
+    second = claim(client, shop, order_id="1002", email="second@example.com").get_json()
+    assert first["signals"] == []
+    assert second["signals"] == ["repeat_address"] and first["id"] in second["signal_details"][0]["detail"]
