@@ -234,8 +234,7 @@ def _messages(dossier: Dossier) -> list[Line]:
     lines: list[Line] = []
     for message in dossier.messages:
         seen = "to/from the shopper" if message.visibility == "shopper" else "internal note"
-        lines.append((_when(message.created_at), f"{message.author}, {seen}:"))
-        lines.append(("", message.body))
+        lines.append((_when(message.created_at), f"{message.author}, {seen}:\n{message.body}"))
     return lines
 
 
@@ -261,10 +260,9 @@ def render_text(dossier: Dossier) -> str:
     for title, lines in sections(dossier):
         out += [title, "=" * len(title)]
         for label, value in lines:
-            if label:
-                out.append(f"{label}: {value}")
-            else:
-                out.append(value)
+            # Continuation lines are indented, so a line of a description cannot pass for a label of ours.
+            indented = value.replace("\r\n", "\n").replace("\n", "\n    ")
+            out.append(f"{label}: {indented}" if label else indented)
         out.append("")
     return "\n".join(out)
 
@@ -331,22 +329,26 @@ class _Drawable:
 
     def __init__(self, drawable: Callable[[str], bool]) -> None:
         self.drawable = drawable
-        self.replaced = 0
+
+    def _char(self, char: str) -> str | None:
+        """The character, or its accent-free form (é → e, ﬁ → fi), if the font draws it; else None."""
+        if char == "\n" or (unicodedata.category(char)[0] != "C" and self.drawable(char)):
+            return char
+        base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+        if base and unicodedata.category(base[0])[0] != "C" and all(self.drawable(c) for c in base):
+            return base
+        return None
+
+    @staticmethod
+    def _normalise(text: str) -> str:
+        return text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
+
+    def undrawable(self, text: str) -> int:
+        """How many characters of the text would show as `?`."""
+        return sum(1 for char in self._normalise(text) if self._char(char) is None)
 
     def __call__(self, text: str) -> str:
-        text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
-        out = []
-        for char in text:
-            if char == "\n" or (unicodedata.category(char)[0] != "C" and self.drawable(char)):
-                out.append(char)
-                continue
-            base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
-            if base and unicodedata.category(base[0])[0] != "C" and all(self.drawable(c) for c in base):
-                out.append(base)  # é → e, ﬁ → fi
-            else:
-                out.append(REPLACEMENT)
-                self.replaced += 1
-        return "".join(out)
+        return "".join(self._char(char) or REPLACEMENT for char in self._normalise(text))
 
 
 def render_pdf(dossier: Dossier, font_path: str | None = None) -> bytes:
@@ -358,9 +360,19 @@ def render_pdf(dossier: Dossier, font_path: str | None = None) -> bytes:
     pdf.set_creation_date(dossier.generated_at)
     pdf.set_auto_page_break(auto=True, margin=16)
     draw = _Drawable(_load_font(pdf, font_path))
+    content = sections(dossier)
+    undrawable = sum(draw.undrawable(text) for _, lines in content for line in lines for text in line)
+    if undrawable:  # said at the top, where a reader of a '?' looks first
+        content[0][1].append(
+            (
+                "",
+                f"{undrawable} character(s) could not be drawn with this PDF's font and show as '?'; "
+                "summary.txt and dossier.json in the same ZIP keep the text exactly as written.",
+            )
+        )
     pdf.add_page()
     text_width = pdf.epw - LABEL_WIDTH_MM
-    for index, (title, lines) in enumerate(sections(dossier)):
+    for index, (title, lines) in enumerate(content):
         pdf.set_font(pdf.regular, "B", 15 if index == 0 else 12)
         pdf.ln(2 if index else 0)
         pdf.multi_cell(0, 8, draw(title), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
@@ -373,12 +385,4 @@ def render_pdf(dossier: Dossier, font_path: str | None = None) -> bytes:
             else:
                 pdf.set_font(pdf.regular, "", 9)
                 pdf.multi_cell(0, LINE_HEIGHT_MM, draw(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    if draw.replaced:
-        pdf.ln(4)
-        pdf.set_font(pdf.regular, "B", 9)
-        note = (
-            f"{draw.replaced} character(s) could not be drawn with this PDF's font and show as '?'. "
-            "summary.txt and dossier.json in the same ZIP keep the text exactly as written."
-        )
-        pdf.multi_cell(0, LINE_HEIGHT_MM, note, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     return bytes(pdf.output())

@@ -302,3 +302,17 @@ def test_files_past_the_size_cap_are_listed_not_packed(app, client, shop, filed,
 )
 def test_entry_names_are_safe(uploaded, content_type, entry):
     assert safe_entry_name("evd_1", uploaded, content_type) == entry
+
+
+def test_long_words_and_odd_characters_still_make_a_pdf(client, shop):
+    from tests.claim_helpers import claim, shipped_order
+
+    shipped_order(client, shop, shipped_days_ago=10)
+    description = "x" * 3000 + " Crème brûlée 😀 \u202eevil\u202c ﬁne\ttab\r\nnext 𝔘𝔫𝔦𝔠𝔬𝔡𝔢"
+    claim_id = claim(client, shop, description=description).get_json()["id"]
+    response = download(client, shop, claim_id)
+    archive = zipfile.ZipFile(io.BytesIO(response.data))
+    text = pdf_text(archive.read("summary.pdf"))
+    assert "Crème brûlée" in text and "fine" in text and "Unicode" in text  # Latin-1 kept, the rest made plain
+    assert "could not be drawn" in text
+    assert json.loads(archive.read("dossier.json"))["claim"]["description"] == description
