@@ -103,6 +103,7 @@ def load_config(environ: Mapping[str, str], instance_path: str) -> dict[str, Any
         "MIGRATIONS_DIR": environ.get("MIGRATIONS_DIR", str(MIGRATIONS_DIR)),
         "KEY_CACHE_SECONDS": _fractional_seconds(environ, "KEY_CACHE_SECONDS", 5.0),
         "LOG_LEVEL": environ.get("LOG_LEVEL", "INFO"),
+        "DOSSIER_FONT": environ.get("DOSSIER_FONT", "").strip() or None,
         # How long a worker owns a leased job: a dead worker's jobs are taken over after it.
         "WORKER_LEASE_SECONDS": _seconds(environ, "WORKER_LEASE_SECONDS", 300),
         # The first backoff after a failed job attempt; each further failure doubles it (capped at 12 hours).

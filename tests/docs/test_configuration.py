@@ -29,6 +29,7 @@ SAMPLES = {
     "KEY_CACHE_SECONDS": "0.5",
     "MIGRATIONS_DIR": "/srv/plugin/migrations",
     "LOG_LEVEL": "DEBUG",
+    "DOSSIER_FONT": "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
 }
 
 
