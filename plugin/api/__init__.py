@@ -10,6 +10,7 @@ from plugin.extensions import api
 def register(app: Flask) -> None:
     """Register the API blueprints (and so their OpenAPI paths)."""
     from plugin.api import (
+        claim_recovery,
         claims,
         consents,
         platform_webhooks,
@@ -25,6 +26,7 @@ def register(app: Flask) -> None:
         api.register_blueprint(module.bp)
     api.register_blueprint(claims.uploads_bp)
     api.register_blueprint(claims.bp)
+    api.register_blueprint(claim_recovery.bp)
     from plugin.api import cors
 
     cors.init_app(app)
