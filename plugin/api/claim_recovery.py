@@ -10,6 +10,7 @@ from marshmallow import Schema, validate
 from plugin.api.blueprint import Blueprint
 from plugin.api.claim_presenters import claim_body
 from plugin.api.claim_schemas import ClaimSchema
+from plugin.api.claims import known_claim
 from plugin.auth import KeyKind, current_snapshot, require_key
 from plugin.models import Claim, utcnow
 from plugin.schemas import MinorUnits, Text
@@ -59,6 +60,7 @@ def retry_refund(claim_id: str) -> Response:
 
 @bp.route("/<claim_id>/recovery", methods=["POST"])
 @require_key(KeyKind.SECRET)
+@known_claim
 @bp.arguments(RecoveryRequestSchema)
 @bp.response(200, ClaimSchema)
 @bp.documents_errors(400, 401, 403, 404, 409, 415, 422)
