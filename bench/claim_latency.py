@@ -23,14 +23,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.reliability_support import (  # noqa: E402
+from bench.reliability_support import (
     WEBHOOK_SECRET,
     app_stack,
     percentile,
     scratch_database,
     signed_deliveries,
 )
-from tests.stripe_double import RefundRequest, stripe_double  # noqa: E402
+from tests.stripe_double import RefundRequest, stripe_double
 
 GOAL_SECONDS = 60.0
 
