@@ -284,6 +284,8 @@ class Policy(Model):
     certificate: Mapped[str | None] = mapped_column(String(255), nullable=True)
     provider_reference: Mapped[str | None] = mapped_column(String(255), nullable=True)
     certificate_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    # Where a claim on it is filed by hand (Loadsure's fileClaimLink), for insurers without a claims API.
+    claim_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
     attempts: Mapped[int] = mapped_column(default=0)
     # Part of the idempotency key: a merchant's retry of a refused policy asks the insurer afresh.
     key_generation: Mapped[int] = mapped_column(default=0)

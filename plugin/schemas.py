@@ -340,6 +340,7 @@ class SelfInsuredConfigSchema(_Part):
 class XcoverConfigSchema(_Part):
     base_url = Text(required=True, validate=validate.Length(min=1, max=2048))
     partner_code = Text(allow_none=True, validate=validate.Length(min=1, max=64))
+    claims_base_url = Text(validate=validate.Length(min=1, max=2048))
 
 
 class LoadsureConfigSchema(_Part):

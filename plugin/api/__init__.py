@@ -11,6 +11,7 @@ def register(app: Flask) -> None:
     """Register the API blueprints (and so their OpenAPI paths)."""
     from plugin.api import (
         claim_dossier,
+        claim_recovery,
         claims,
         consents,
         platform_webhooks,
@@ -27,6 +28,7 @@ def register(app: Flask) -> None:
     api.register_blueprint(claims.uploads_bp)
     api.register_blueprint(claims.bp)
     api.register_blueprint(claim_dossier.bp)
+    api.register_blueprint(claim_recovery.bp)
     from plugin.api import cors
 
     cors.init_app(app)

@@ -84,6 +84,8 @@ class RefundsChanged:
     refund_id: str | None = None  # from a Refund event
     refund_amount: int = 0
     refund_status: str | None = None
+    refund_claim: str | None = None  # the claim a refund paid (our metadata on refunds the plugin makes)
+    failure_reason: str | None = None  # Stripe's, on a failed refund
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,12 @@ PROVIDERS = ("sandbox", "self_insured", "xcover", "loadsure")
 PROVIDER_DEFAULT_CONFIG: dict[str, dict[str, Any]] = {
     "sandbox": {"base_url": None, "latency_ms": 0, "failure_rate": "0"},
     "self_insured": {"base_url": None},
-    "xcover": {"base_url": "https://api.xcover.com/xcover", "partner_code": None},
+    "xcover": {
+        "base_url": "https://api.xcover.com/xcover",
+        "partner_code": None,
+        # XClaim, XCover's claims API (staging: https://staging.api.xclaim.xcover.com)
+        "claims_base_url": "https://api.xclaim.xcover.com",
+    },
     "loadsure": {"base_url": "https://portal.loadsure.net"},
 }
 

@@ -54,6 +54,7 @@ class Binding:
     currency: str
     certificate_url: str | None = None
     reserve: int | None = None  # self-insurance: what the merchant sets aside
+    claim_url: str | None = None  # where a claim on this policy is filed by hand (Loadsure's fileClaimLink)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,49 @@ class Cancellation:
     cancelled: bool
     refund: int | None = None
     message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimFile:
+    """A file sent with an insurer claim (the shopper's evidence, the merchant's packing photos)."""
+
+    name: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimFiling:
+    """A claim on a bound policy, as the worker files it; `reference` is our claim id."""
+
+    reference: str
+    policy_reference: str  # the insurer's reference of the policy (XCover's `…-INS` booking)
+    certificate: str | None
+    claim_type: str  # our ClaimType: lost | stolen | damaged | delayed | missing_items
+    amount: int
+    currency: str
+    order_id: str
+    description: str | None = None
+    carrier: str | None = None
+    tracking_number: str | None = None
+    shipped_at: datetime | None = None
+    contact_email: str | None = None
+    claim_url: str | None = None  # the policy's own link for filing by hand, if the insurer gave one
+    files: tuple[ClaimFile, ...] = ()
+
+
+#: Where an insurer claim stands, in our own words (each adapter maps its insurer's).
+FILED_STATUSES = ("filed", "in_review", "approved", "paid", "rejected", "manual")
+
+
+@dataclass(frozen=True, slots=True)
+class FiledClaim:
+    """An insurer claim as the insurer reports it: `manual` means the merchant files it through `link`."""
+
+    status: str  # one of FILED_STATUSES
+    reference: str | None = None
+    amount: int | None = None  # what the insurer approved or paid, when it says
+    link: str | None = None
 
 
 class InsurerError(Exception):
@@ -100,6 +144,10 @@ class InsurerConfigError(InsurerRefusedError):
     """The settings cannot reach an insurer (missing credentials, an unsafe base URL)."""
 
 
+class ClaimsNotSupportedError(InsurerRefusedError):
+    """The insurer has no claims API the plugin speaks: the merchant files the claim by hand."""
+
+
 class Insurer(abc.ABC):
     """One insurer or freight forwarder, as the worker sees it."""
 
@@ -119,3 +167,11 @@ class Insurer(abc.ABC):
     def find(self, parcel: Parcel) -> Binding | None:
         """The policy already bought for this parcel (by our reference), if the insurer can tell."""
         return None
+
+    def file_claim(self, filing: ClaimFiling, idempotency_key: str) -> FiledClaim:
+        """File a claim on a bound policy; the same key never files twice."""
+        raise ClaimsNotSupportedError(f"{self.name}: filing claims is not supported")
+
+    def claim_status(self, reference: str) -> FiledClaim:
+        """Where a filed claim stands."""
+        raise ClaimsNotSupportedError(f"{self.name}: claim status is not supported")

@@ -16,7 +16,16 @@ import pycountry
 import requests
 
 from plugin.domain.money import parse_major_units
-from plugin.insurers.base import Binding, Cancellation, CancelReason, Insurer, InsurerRefusedError, Parcel
+from plugin.insurers.base import (
+    Binding,
+    Cancellation,
+    CancelReason,
+    ClaimFiling,
+    FiledClaim,
+    Insurer,
+    InsurerRefusedError,
+    Parcel,
+)
 from plugin.insurers.http import HttpAnswer, HttpPipeline
 from plugin.iso_codes import currency_exponent
 
@@ -103,6 +112,7 @@ class LoadsureInsurer(Insurer):
             cost=parse_major_units(str(premium.quantize(Decimal(1).scaleb(-exponent))), exponent),
             currency=parcel.currency,
             certificate_url=body.get("certificateLink") if isinstance(body.get("certificateLink"), str) else None,
+            claim_url=body.get("fileClaimLink") if isinstance(body.get("fileClaimLink"), str) else None,
         )
 
     def bind(self, parcel: Parcel, idempotency_key: str) -> Binding:
@@ -190,3 +200,7 @@ class LoadsureInsurer(Insurer):
             "cancel",
         )
         return Cancellation(cancelled=str(body.get("status", "")).upper() == "CANCELLED")
+
+    def file_claim(self, filing: ClaimFiling, idempotency_key: str) -> FiledClaim:
+        """Loadsure has no claims API: the merchant files through the policy's `fileClaimLink` portal."""
+        return FiledClaim(status="manual", reference=filing.certificate, link=filing.claim_url)

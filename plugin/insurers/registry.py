@@ -13,6 +13,7 @@ from plugin.insurers.base import Insurer, InsurerConfigError
 from plugin.insurers.loadsure import LoadsureInsurer
 from plugin.insurers.sandbox import SandboxInsurer
 from plugin.insurers.self_insured import SelfInsurer
+from plugin.insurers.xclaim import DEFAULT_CLAIMS_BASE_URL
 from plugin.insurers.xcover import XCoverInsurer
 
 
@@ -48,6 +49,7 @@ def insurer_for(
             api_key=need("api_key"),
             api_secret=need("api_secret"),
             allow_private=allow_private,
+            claims_base_url=str(settings.get("claims_base_url") or DEFAULT_CLAIMS_BASE_URL),
         )
     if provider == "loadsure":
         return LoadsureInsurer(base_url=need("base_url"), api_key=need("api_key"), allow_private=allow_private)

@@ -17,7 +17,16 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from plugin.insurers.base import Binding, Cancellation, CancelReason, Insurer, Parcel, TransientInsurerError
+from plugin.insurers.base import (
+    Binding,
+    Cancellation,
+    CancelReason,
+    ClaimFiling,
+    FiledClaim,
+    Insurer,
+    Parcel,
+    TransientInsurerError,
+)
 from plugin.models import SandboxBooking
 
 SANDBOX_RATE = Decimal("0.005")  # 0.5 % of the sum insured, at least 1 minor unit
@@ -100,3 +109,18 @@ class SandboxInsurer(Insurer):
                 select(SandboxBooking).where(SandboxBooking.reference == parcel.reference).limit(1)
             ).first()
         return self._binding(row) if row else None
+
+    def file_claim(self, filing: ClaimFiling, idempotency_key: str) -> FiledClaim:
+        """Files at once; the reference comes from our claim id, so a repeat files the same claim."""
+        self._call()
+        return FiledClaim(status="filed", reference=sandbox_claim_reference(filing.reference), amount=filing.amount)
+
+    def claim_status(self, reference: str) -> FiledClaim:
+        """Every sandbox claim is paid when asked about (its amount stays the one filed)."""
+        self._call()
+        return FiledClaim(status="paid", reference=reference)
+
+
+def sandbox_claim_reference(claim_id: str) -> str:
+    """`SBX-<claim id>-CLA`, shaped like XCover's claim references."""
+    return f"SBX-{claim_id.removeprefix('clm_')[:16].upper()}-CLA"

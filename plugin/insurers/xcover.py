@@ -28,12 +28,15 @@ from plugin.insurers.base import (
     Binding,
     Cancellation,
     CancelReason,
+    ClaimFiling,
+    FiledClaim,
     Insurer,
     InsurerRefusedError,
     Parcel,
     TransientInsurerError,
 )
 from plugin.insurers.http import HttpAnswer, HttpPipeline
+from plugin.insurers.xclaim import DEFAULT_CLAIMS_BASE_URL, XClaimClient
 from plugin.iso_codes import currency_exponent
 
 POLICY_TYPE = "parcel_insurance"
@@ -79,7 +82,16 @@ class XCoverInsurer(Insurer):
         api_secret: str,
         allow_private: bool = False,
         session: requests.Session | None = None,
+        claims_base_url: str = DEFAULT_CLAIMS_BASE_URL,
     ) -> None:
+        self._claims = XClaimClient(
+            base_url=claims_base_url,
+            partner_code=partner_code,
+            api_key=api_key,
+            api_secret=api_secret,
+            allow_private=allow_private,
+            session=session,
+        )
         self._partner = partner_code
         self._api_key = api_key
         self._api_secret = api_secret
@@ -224,3 +236,10 @@ class XCoverInsurer(Insurer):
         )
         refund = preview.get("total_refund")
         return Cancellation(cancelled=True, message=None if refund is None else f"refund {refund}")
+
+    def file_claim(self, filing: ClaimFiling, idempotency_key: str) -> FiledClaim:
+        """Through XClaim (plugin.insurers.xclaim), on the booking's `…-INS` reference."""
+        return self._claims.file(filing, idempotency_key)
+
+    def claim_status(self, reference: str) -> FiledClaim:
+        return self._claims.status(reference)

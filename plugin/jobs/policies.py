@@ -141,6 +141,7 @@ def _record_bound(policy_id: str, binding: Binding, ctx: Any) -> None:
     policy.certificate = binding.certificate
     policy.provider_reference = binding.provider_reference
     policy.certificate_url = binding.certificate_url
+    policy.claim_url = binding.claim_url
     policy.sum_insured_amount = binding.sum_insured
     policy.cost_amount = binding.cost
     policy.reserve_amount = binding.reserve

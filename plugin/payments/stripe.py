@@ -21,6 +21,7 @@ from plugin.domain.purchases import (
 from plugin.domain.untrusted_text import fit_id, fit_text, scrub
 
 SIGNATURE_TOLERANCE_SECONDS = 300
+CLAIM_REFUND_KEY = "claim_refund_key"  # metadata on the refunds the plugin makes for claims (plugin.jobs.claims)
 
 # The event types this plugin acts on; anything else is answered 200 and ignored.
 HANDLED_TYPES = (
@@ -231,6 +232,8 @@ def translate(event: Mapping[str, Any]) -> PaymentFact | None:
             refund_id=refund_id,
             refund_amount=_int(obj.get("amount")) or 0,
             refund_status=_status(obj.get("status")) or "pending",
+            refund_claim=_id(_metadata(obj).get(CLAIM_REFUND_KEY)),
+            failure_reason=_status(obj.get("failure_reason")),
         )
     if event_type == "charge.dispute.created":
         key = _payment_key_of_charge_like(obj)

@@ -1,12 +1,14 @@
-"""The few Stripe API calls the plugin makes with a merchant's key: Checkout line items and the event log."""
+"""The few Stripe API calls the plugin makes with a merchant's key: Checkout line items, the event log, refunds."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import stripe
+from stripe.params import RefundCreateParams, RefundListParams
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
 
@@ -18,9 +20,15 @@ class StripeApiError(RuntimeError):
     key or a bad request, which need a person.
     """
 
-    def __init__(self, message: str, *, retryable: bool) -> None:
+    def __init__(
+        self, message: str, *, retryable: bool, answer_lost: bool = False, code: str | None = None, auth: bool = False
+    ) -> None:
         super().__init__(message)
         self.retryable = retryable
+        # Stripe's answer never reached us (a timeout, a reset, a 5xx): the outcome is unknown.
+        self.answer_lost = answer_lost
+        self.code = code  # Stripe's error code, e.g. "amount_too_large"
+        self.auth = auth  # the key itself was refused
 
 
 # Stripe's own client already repeats a call whose answer was lost (connection errors, 5xx, 409) at once,
@@ -29,18 +37,52 @@ _RETRYABLE = (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError)
 
 
 def _error(what: str, exc: stripe.StripeError) -> StripeApiError:
-    return StripeApiError(f"{what} failed: {type(exc).__name__}", retryable=isinstance(exc, _RETRYABLE))
+    lost = isinstance(exc, stripe.APIConnectionError) or (exc.http_status is not None and exc.http_status >= 500)
+    code = exc.code if isinstance(exc.code, str) else None
+    detail = f" ({code})" if code else ""
+    return StripeApiError(
+        f"{what} failed: {type(exc).__name__}{detail}",
+        retryable=isinstance(exc, _RETRYABLE),
+        answer_lost=lost,
+        code=code,
+        auth=isinstance(exc, stripe.AuthenticationError | stripe.PermissionError),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class StripeRefundAnswer:
+    """A refund as Stripe reports it."""
+
+    id: str
+    status: str  # pending | requires_action | succeeded | failed | canceled
+    amount: int
+    failure_reason: str | None = None
+    metadata: Mapping[str, str] | None = None
+
+    @classmethod
+    def of(cls, refund: Mapping[str, Any]) -> StripeRefundAnswer:
+        """From Stripe's refund object."""
+        metadata = refund.get("metadata")
+        return cls(
+            id=str(refund["id"]),
+            status=str(refund.get("status") or "pending"),
+            amount=int(refund.get("amount") or 0),
+            failure_reason=refund.get("failure_reason") if isinstance(refund.get("failure_reason"), str) else None,
+            metadata={str(k): str(v) for k, v in metadata.items()} if isinstance(metadata, Mapping) else {},
+        )
 
 
 class StripeApi:
     """A Stripe client bound to one merchant's key and to STRIPE_API_BASE (a mock server in tests)."""
 
-    def __init__(self, api_key: str, api_base: str, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> None:
+    def __init__(
+        self, api_key: str, api_base: str, timeout: float = DEFAULT_TIMEOUT_SECONDS, max_network_retries: int = 2
+    ) -> None:
         self._client = stripe.StripeClient(
             api_key,
             base_addresses={"api": api_base},
             http_client=stripe.RequestsClient(timeout=timeout),
-            max_network_retries=2,
+            max_network_retries=max_network_retries,
         )
 
     def checkout_line_items(self, session_id: str) -> list[dict[str, Any]]:
@@ -63,3 +105,39 @@ class StripeApi:
         except stripe.StripeError as exc:
             raise _error("listing events", exc) from exc
         return list(reversed(newest_first))
+
+    def create_refund(
+        self,
+        *,
+        payment_intent: str | None,
+        charge: str | None,
+        amount: int,
+        idempotency_key: str,
+        metadata: Mapping[str, str],
+    ) -> StripeRefundAnswer:
+        """Refund part of a payment (its PaymentIntent, else its charge) under our idempotency key."""
+        params: dict[str, Any] = {"amount": amount, "metadata": dict(metadata), "reason": "requested_by_customer"}
+        if payment_intent:
+            params["payment_intent"] = payment_intent
+        else:
+            params["charge"] = charge
+        try:
+            refund = self._client.v1.refunds.create(
+                params=cast(RefundCreateParams, params), options={"idempotency_key": idempotency_key}
+            )
+        except stripe.StripeError as exc:
+            raise _error("creating a refund", exc) from exc
+        return StripeRefundAnswer.of(refund.to_dict())
+
+    def refunds_of(self, *, payment_intent: str | None, charge: str | None) -> list[StripeRefundAnswer]:
+        """The refunds already made on a payment (at most Stripe's page of 100)."""
+        params: dict[str, Any] = {"limit": 100}
+        if payment_intent:
+            params["payment_intent"] = payment_intent
+        else:
+            params["charge"] = charge
+        try:
+            page = self._client.v1.refunds.list(params=cast(RefundListParams, params))
+        except stripe.StripeError as exc:
+            raise _error("listing refunds", exc) from exc
+        return [StripeRefundAnswer.of(refund.to_dict()) for refund in page.data]

@@ -33,7 +33,7 @@ from plugin.domain.purchases import (
 from plugin.domain.untrusted_text import digest_id, fit_id, fit_text
 from plugin.extensions import db
 from plugin.models import Payment, Protection, Shop, StripeRefund, WebhookDelivery
-from plugin.services import jobs
+from plugin.services import claim_payouts, jobs
 from plugin.services.policies import order_policies, request_cancellation
 
 log = logging.getLogger(__name__)
@@ -168,14 +168,19 @@ def _settle_money(payment: Payment, protection: Protection | None, now: datetime
         return
     protection.disputed = protection.disputed or payment.disputed
     fully_refunded = payment.amount is not None and payment.amount_refunded >= payment.amount > 0
-    if fully_refunded and protection.status != VOIDED:
+    # A claim's payout is the cover doing its job, not the order being refunded: money refunded for claims
+    # does not void the protection, and only an order refund beyond it does.
+    order_refunded = payment.amount_refunded - claim_payouts.refunded_for_claims(payment.id) if fully_refunded else 0
+    if fully_refunded and order_refunded > 0 and protection.status != VOIDED:
         # The money went back: no cover. Parcels already shipped have their policies cancelled where the
-        # insurer allows it (bought ones by a job, pending ones at once).
+        # insurer allows it (bought ones by a job, pending ones at once), except those with a claim on
+        # them: cancelling would forfeit what the insurer owes for the loss.
         protection.status = protection_transition(protection.status, VOIDED)
         protection.voided_at = now
         if protection.order_id:
             policies = order_policies(protection.shop_id, protection.order_id)
-            request_cancellation(policies, CancelReason.REFUNDED, now)
+            claimed = claim_payouts.claimed_policy_ids([policy.id for policy in policies])
+            request_cancellation([p for p in policies if p.id not in claimed], CancelReason.REFUNDED, now)
 
 
 def _on_succeeded(shop: Shop, fact: PaymentSucceeded, ctx: PurchaseContext) -> Recorded:
@@ -240,6 +245,9 @@ def _on_refunds(shop: Shop, fact: RefundsChanged, ctx: PurchaseContext) -> Recor
             )
         )
         refunded = max(refunded, sum(row.amount for row in counted))
+        claim_payouts.refund_event(
+            shop.id, payment, fact.refund_id, fact.refund_claim, refund.status, fact.failure_reason, ctx.now
+        )
     payment.amount_refunded = refunded
     protection = _protection_of(payment, new)
     _settle_money(payment, protection, ctx.now)

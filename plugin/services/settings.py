@@ -191,14 +191,16 @@ def _check_credentials(document: dict[str, Any], secrets_after: set[str], ctx: S
     for name in PROVIDER_REQUIRED_FIELDS[provider]:
         if insurer["config"].get(name) is None and f"{_INSURER_SECRET_PREFIX}{name}" not in secrets_after:
             errors[f"{_INSURER_SECRET_PREFIX}{name}"] = [f"Required for the {provider} provider."]
-    base_url = insurer["config"].get("base_url")
-    if base_url is not None:
+    for field in ("base_url", "claims_base_url"):
+        url = insurer["config"].get(field)
+        if url is None:
+            continue
         try:
-            check_insurer_url(base_url, allow_private=ctx.allow_private_insurer_hosts, resolve=ctx.resolve_hosts)
+            check_insurer_url(url, allow_private=ctx.allow_private_insurer_hosts, resolve=ctx.resolve_hosts)
         except UnsafeUrlError as exc:
-            errors["insurer.config.base_url"] = [f"The insurer URL {exc}."]
+            errors[f"insurer.config.{field}"] = [f"The insurer URL {exc}."]
         except ValueError:  # urlsplit's own refusals, e.g. an unclosed "[" of an IPv6 host
-            errors["insurer.config.base_url"] = ["Must be an https:// URL."]
+            errors[f"insurer.config.{field}"] = ["Must be an https:// URL."]
     return errors
 
 

@@ -186,6 +186,7 @@ def test_secrets_are_write_only_encrypted_and_masked(client, shop, app):
     assert settings["insurer"]["config"] == {
         "base_url": "https://api.xcover.com/xcover",
         "partner_code": "JADE01",
+        "claims_base_url": "https://api.xclaim.xcover.com",
         "api_key": "…1111",
         "api_secret": "…3333",
     }
