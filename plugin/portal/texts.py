@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from flask import request, session
+from werkzeug.exceptions import RequestEntityTooLarge
 
 LANGUAGES = ("en", "zh")
 HTML_LANG = {"en": "en", "zh": "zh-Hans"}
@@ -221,10 +222,20 @@ def _supported(value: str | None) -> str | None:
     return asked if asked in LANGUAGES else None
 
 
+def _form_field(name: str) -> str | None:
+    """A field of the posted form, or None when there is none (or the body was refused as too large)."""
+    if request.method != "POST":
+        return None
+    try:
+        return request.form.get(name)
+    except RequestEntityTooLarge:
+        return None
+
+
 def page_language() -> str:
     """The shopper's choice (`lang` in the query or a form, remembered in the session), else Accept-Language
     (any zh-* is Chinese), else English."""
-    chosen = _supported(request.args.get("lang")) or _supported(request.form.get("lang"))
+    chosen = _supported(request.args.get("lang")) or _supported(_form_field("lang"))
     if chosen is not None:
         if session.get(SESSION_LANGUAGE) != chosen:
             session[SESSION_LANGUAGE] = chosen
