@@ -16,6 +16,7 @@ from werkzeug.test import encode_multipart
 
 from plugin.extensions import db
 from plugin.models import Claim, ClaimMessage, Evidence
+from plugin.portal import access
 from plugin.portal.texts import TEXTS
 from plugin.services.claims import ORDER_NOT_FOUND_MESSAGE
 from tests.api.test_security_headers import assert_page_headers
@@ -143,6 +144,18 @@ def test_the_claim_form_needs_a_found_order_of_this_shop(client, shop, new_shop)
     assert client.get(f"/claims/{shop.shop.id}/claim").status_code == 303
 
 
+def test_a_found_order_is_forgotten_after_two_hours(client, shop):
+    shipped_order(client, shop)
+    assert find(client, shop.shop.id).status_code == 303
+    assert client.get(f"/claims/{shop.shop.id}/claim").status_code == 200
+    later = time.time() + access.FOUND_ORDER_SECONDS + 1
+    with mock.patch.object(access.time, "time", return_value=later):
+        expired = client.get(f"/claims/{shop.shop.id}/claim")
+    assert expired.status_code == 303 and "expired=1" in expired.headers["Location"]
+    assert EN["session_expired"] in text(client.get(expired.headers["Location"]))
+    assert client.get(f"/claims/{shop.shop.id}/claim").status_code == 303  # and it stays forgotten
+
+
 def test_the_order_comes_from_the_session_not_from_the_form(app, client, shop):
     shipped_order(client, shop)
     shipped_order(client, shop, order_id="2002")
@@ -256,6 +269,10 @@ def test_a_description_is_needed(client, shop):
     find(client, shop.shop.id)
     response = file(client, shop.shop.id, [(photo(), "a.jpg")], description="   ")
     assert response.status_code == 422 and EN["description_required"] in text(response)
+    response = file(client, shop.shop.id, [(photo(), "a.jpg")], description="Broken\x00 glass")
+    assert response.status_code == 422 and EN["text_unusable"] in text(response)
+    response = file(client, shop.shop.id, [(photo(), "a.jpg")], description="x" * 5001)
+    assert response.status_code == 422 and EN["description_too_long"] in text(response)
 
 
 # ---- the rules' refusals, as words on the form ----------------------------------------------------------------
