@@ -266,6 +266,11 @@ def _read_uploads(t: dict[str, str]) -> list[tuple[str | None, bytes]]:
     return uploads
 
 
+def _one_newline(text: str) -> str:
+    """Browsers send a textarea's line breaks as CRLF and count them as one character against maxlength."""
+    return text.replace("\r\n", "\n")
+
+
 class _FormError(Exception):
     def __init__(self, field_name: str, message: str) -> None:
         super().__init__(message)
@@ -293,7 +298,7 @@ def _claim_request(
         raise _FormError("parcel", t["parcel_required"])
     if form.type not in _claim_types(shop):
         raise _FormError("type", t["type_required"])
-    description = form.description.strip()
+    description = _one_newline(form.description).strip()
     if not description:
         raise _FormError("description", t["description_required"])
     if len(description) > MAX_DESCRIPTION:
@@ -453,7 +458,7 @@ def status_message(shop_id: str, token: str) -> ResponseReturnValue:
     if shop is None or claim is None:
         return _not_found(shop)
     t = TEXTS[page_language()]
-    body = request.form.get("body", "").strip()
+    body = _one_newline(request.form.get("body", "")).strip()
     problem = None
     if not body:
         problem = t["message_required"]

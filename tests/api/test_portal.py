@@ -273,6 +273,8 @@ def test_a_description_is_needed(client, shop):
     assert response.status_code == 422 and EN["text_unusable"] in text(response)
     response = file(client, shop.shop.id, [(photo(), "a.jpg")], description="x" * 5001)
     assert response.status_code == 422 and EN["description_too_long"] in text(response)
+    lines = "\r\n".join(["x" * 99] * 50)  # 5,000 characters as the browser counts them
+    assert file(client, shop.shop.id, [(photo(), "a.jpg")], description=lines).status_code == 303
 
 
 # ---- the rules' refusals, as words on the form ----------------------------------------------------------------
