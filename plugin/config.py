@@ -51,6 +51,18 @@ def _fractional_seconds(environ: Mapping[str, str], name: str, default: float) -
     return value
 
 
+def _rates(environ: Mapping[str, str], name: str, default: str) -> str:
+    """One or more rates such as "10/minute;50/hour" (checked now: a typo must not wait for the first request)."""
+    from limits import parse_many
+
+    value = (environ.get(name) or "").strip() or default
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be rates such as 10/minute;50/hour, not {value!r}") from None
+    return value
+
+
 def database_url(raw: str | None, instance_path: str) -> str:
     """The SQLAlchemy URL: the embedded SQLite file by default, psycopg 3 for any PostgreSQL URL."""
     if not raw:
@@ -97,6 +109,7 @@ def load_config(environ: Mapping[str, str], instance_path: str) -> dict[str, Any
         "TESTING": testing,
         "STRIPE_API_BASE": environ.get("STRIPE_API_BASE", "https://api.stripe.com"),
         "RATE_LIMIT_QUOTES": environ.get("RATE_LIMIT_QUOTES", "300/minute"),
+        "RATE_LIMIT_CLAIM_LOOKUPS": _rates(environ, "RATE_LIMIT_CLAIM_LOOKUPS", "10/minute;50/hour"),
         "RATELIMIT_STORAGE_URI": environ.get("RATE_LIMIT_STORAGE_URI", "memory://"),
         "RATE_LIMIT_KEY_PREFIX": environ.get("RATE_LIMIT_KEY_PREFIX", "plugin"),
         "ALLOW_PRIVATE_INSURER_HOSTS": _flag(environ, "ALLOW_PRIVATE_INSURER_HOSTS", False),

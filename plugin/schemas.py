@@ -315,6 +315,57 @@ class ClaimsSettingsSchema(_Part):
             raise ValidationError({"lost_until_days": ["Must be after lost_after_days."]})
 
 
+ACCENT_COLOR_PATTERN = r"^#[0-9a-fA-F]{6}\Z"  # \Z, not $: "$" would let a trailing newline through
+# The logo's origin goes into the portal's Content-Security-Policy (img-src): only characters a host and port use.
+LOGO_ORIGIN_PATTERN = re.compile(r"https://[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?(?::[0-9]{1,5})?")
+
+
+class LogoUrl(fields.Url):
+    """An https image URL on a plain ASCII host, without credentials (it is shown to shoppers as an <img>)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            schemes={"https"},
+            require_tld=True,
+            allow_none=True,
+            validate=validate.Length(max=2048),
+            error_messages={"invalid": "Must be an https URL such as https://cdn.example.com/logo.png."},
+            **kwargs,
+        )
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        url = super()._deserialize(value, attr, data, **kwargs)
+        if logo_origin(url) is None:
+            raise ValidationError("Must be an https URL on a plain host name, without user name or password.")
+        return url
+
+
+def logo_origin(url: str) -> str | None:
+    """The https origin of a logo URL, or None when it is not one the page may name in its CSP."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme != "https" or parts.username is not None or parts.password is not None or not parts.hostname:
+        return None
+    if any(char.isspace() or char in "\"'<>;,`" for char in url):
+        return None
+    origin = f"https://{parts.hostname}" + (f":{port}" if port is not None else "")
+    return origin if LOGO_ORIGIN_PATTERN.fullmatch(origin) and parts.netloc.lower() == origin[8:] else None
+
+
+class BrandingSettingsSchema(_Part):
+    """How the shop's claim portal looks."""
+
+    logo_url = LogoUrl(metadata={"description": "An https image URL shown at the top of the claim portal."})
+    accent_color = Text(
+        allow_none=True,
+        validate=validate.Regexp(ACCENT_COLOR_PATTERN, error="Must be a colour written #rrggbb, such as #0f766e."),
+        metadata={"description": "The portal's accent colour, #rrggbb."},
+    )
+
+
 class SettingsSchema(_Part):
     """The whole settings document (GET answers it; PATCH takes any part of it as a JSON Merge Patch)."""
 
@@ -325,6 +376,7 @@ class SettingsSchema(_Part):
     stripe = _object(StripeSettingsSchema)
     insurer = _object(InsurerSettingsSchema)
     claims = _object(ClaimsSettingsSchema)
+    branding = _object(BrandingSettingsSchema)
 
 
 class SandboxConfigSchema(_Part):

@@ -85,6 +85,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
         "delay_compensation": 0,
         "auto_approve_up_to": 0,
     },
+    # The claim portal's look: an https logo and an accent colour (#rrggbb); null: the plain default look.
+    "branding": {"logo_url": None, "accent_color": None},
 }
 
 

@@ -21,6 +21,7 @@ SAMPLES = {
     "DEMO": "1",
     "STRIPE_API_BASE": "http://127.0.0.1:12111",
     "RATE_LIMIT_QUOTES": "10/second",
+    "RATE_LIMIT_CLAIM_LOOKUPS": "5/minute",
     "RATE_LIMIT_STORAGE_URI": "redis://127.0.0.1:6379",
     "RATE_LIMIT_KEY_PREFIX": "shop-eu",
     "WORKER_LEASE_SECONDS": "30",
@@ -57,3 +58,11 @@ def test_key_cache_seconds_reaches_the_app_and_refuses_nonsense(tmp_path: Path) 
     for bad in ("soon", "-1", "nan", "1e9"):
         with pytest.raises(ConfigurationError, match="KEY_CACHE_SECONDS"):
             load_config({**BASE, "KEY_CACHE_SECONDS": bad}, str(tmp_path))
+
+
+def test_claim_lookup_rates_are_checked_when_the_app_starts(tmp_path: Path) -> None:
+    assert load_config(BASE, str(tmp_path))["RATE_LIMIT_CLAIM_LOOKUPS"] == "10/minute;50/hour"
+    assert load_config({**BASE, "RATE_LIMIT_CLAIM_LOOKUPS": "3/second; 20/day"}, str(tmp_path))
+    for bad in ("soon", "10 per fortnight", "10/minute;x"):
+        with pytest.raises(ConfigurationError, match="RATE_LIMIT_CLAIM_LOOKUPS"):
+            load_config({**BASE, "RATE_LIMIT_CLAIM_LOOKUPS": bad}, str(tmp_path))

@@ -1,0 +1,496 @@
+"""The shopper's claim portal, /claims/<shop_id>: find the order (number and email), file a claim with photos,
+then follow it through a signed, expiring status link. Server-rendered pages; every form carries a CSRF token.
+
+The rules are the API's (plugin.services.claims): the same refusals, shown as words in the shopper's language.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    get_flashed_messages,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wrappers import Response
+
+from plugin.api.uploads import MAX_FORM_FIELD_BYTES, UPLOAD_BODY_LIMIT
+from plugin.claim_links import status_path, verify_status_token
+from plugin.domain.claims import AffectedItem, ClaimType
+from plugin.domain.untrusted_text import is_clean
+from plugin.errors import ApiError, NotFoundError, RateLimitedError, ValidationFailedError
+from plugin.extensions import db
+from plugin.models import Claim, Shipment, Shop, utcnow
+from plugin.portal import access
+from plugin.portal.texts import HTML_LANG, LANGUAGE_NAMES, LANGUAGES, TEXTS, page_language, refusal_text
+from plugin.services import claims as service
+from plugin.services.claims import ClaimExistsError, ClaimRequest, FoundOrder, OrderNotFoundError
+from plugin.services.evidence import MAX_FILE_BYTES, MAX_FILES, inspect_uploads
+from plugin.services.settings import effective_settings
+from plugin.services.shops import get_shop
+from plugin.terms import money
+
+bp = Blueprint("portal", __name__, url_prefix="/claims")
+log = logging.getLogger(__name__)
+
+MAX_DESCRIPTION = 5000
+MAX_MESSAGE = 5000
+MAX_ORDER_NUMBER = 255
+MAX_EMAIL = 320
+# The claim form has a field per item line of a parcel (up to 500) besides its own few.
+MAX_PORTAL_FORM_PARTS = 600
+UPLOAD_ENDPOINTS = frozenset({"portal.claim_form", "portal.status_evidence"})
+_LIMIT_SEPARATOR = re.compile(r"[,;|]")
+
+
+@bp.url_value_preprocessor
+def raise_upload_limits(endpoint: str | None, _values: dict[str, Any] | None) -> None:
+    """The claim form and the evidence form carry files: only they may exceed 1 MiB, as the API's upload views.
+
+    This runs before every before_request hook, so the CSRF check's own reading of the form already has the
+    raised limit; every other page keeps the app's 1 MiB."""
+    if endpoint in UPLOAD_ENDPOINTS and request.method == "POST" and request.mimetype == "multipart/form-data":
+        request.max_content_length = UPLOAD_BODY_LIMIT
+        request.max_form_memory_size = MAX_FORM_FIELD_BYTES
+        request.max_form_parts = MAX_PORTAL_FORM_PARTS
+
+
+@bp.after_request
+def page_headers(response: Response) -> Response:
+    """Pages name an order or a claim: never cached; a shop's logo origin joins img-src on its pages only."""
+    response.headers["Cache-Control"] = "no-store"
+    if response.mimetype == "text/html":
+        response.headers["Content-Security-Policy"] = access.content_security_policy(g.get("portal_logo_origin"))
+        response.vary.add("Accept-Language")
+    return response
+
+
+# ---- rendering ------------------------------------------------------------------------------------------------
+
+
+def _render(template: str, shop: Shop | None, status: int = 200, **context: Any) -> ResponseReturnValue:
+    language = page_language()
+    brand = access.branding(shop) if shop is not None else None
+    g.portal_logo_origin = brand.logo_origin if brand else None
+    t = TEXTS[language]
+    response = current_app.make_response(
+        (
+            render_template(
+                f"portal/{template}",
+                t=t,
+                lang=language,
+                html_lang=HTML_LANG[language],
+                languages=[(code, LANGUAGE_NAMES[code]) for code in LANGUAGES if code != language],
+                brand=brand,
+                shop=shop,
+                title=context.pop("title", None),
+                here=context.pop("here", None) or request.path,
+                notices=get_flashed_messages(),
+                **context,
+            ),
+            status,
+        )
+    )
+    response.headers["Content-Language"] = HTML_LANG[language]
+    return response
+
+
+def _shop_or_404(shop_id: str) -> Shop | None:
+    shop = get_shop(shop_id) if len(shop_id) <= 64 else None
+    return shop
+
+
+def _not_found(shop: Shop | None) -> ResponseReturnValue:
+    t = TEXTS[page_language()]
+    here = url_for("portal.lookup", shop_id=shop.id) if shop is not None else None
+    return _render("message.html", shop, 404, title=t["not_found_title"], message=t["not_found"], here=here)
+
+
+@bp.errorhandler(CSRFError)
+def csrf_failed(_error: CSRFError) -> ResponseReturnValue:
+    """A form without its token (or with a stale one): a page that says what to do, nothing changed."""
+    t = TEXTS[page_language()]
+    shop = _shop_or_404((request.view_args or {}).get("shop_id", ""))
+    here = url_for("portal.lookup", shop_id=shop.id) if shop is not None else None
+    return _render("message.html", shop, 400, title=t["csrf_title"], message=t["csrf"], here=here)
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(_error: RequestEntityTooLarge) -> ResponseReturnValue:
+    """Uploads above the limit are refused before they are read whole."""
+    t = TEXTS[page_language()]
+    shop = _shop_or_404((request.view_args or {}).get("shop_id", ""))
+    here = url_for("portal.lookup", shop_id=shop.id) if shop is not None else None
+    return _render("message.html", shop, 413, title=t["too_large_title"], message=t["too_large"], here=here)
+
+
+# ---- step 1: find the order -----------------------------------------------------------------------------------
+
+
+def _hit_lookup_limit(shop_id: str) -> None:
+    """Count a lookup against every rate of RATE_LIMIT_CLAIM_LOOKUPS, per shop and client address."""
+    limiter = current_app.extensions["rate_limiter"]
+    for spec in _LIMIT_SEPARATOR.split(current_app.config["RATE_LIMIT_CLAIM_LOOKUPS"]):
+        if spec.strip():
+            limiter.hit(spec.strip(), "claim_lookup", shop_id, request.remote_addr or "-")
+
+
+def _find(shop: Shop, order_number: str, email: str) -> FoundOrder:
+    """The order, or OrderNotFoundError for anything that cannot be one (the same answer as a wrong pair)."""
+    if not (0 < len(order_number) <= MAX_ORDER_NUMBER and 0 < len(email) <= MAX_EMAIL):
+        raise OrderNotFoundError()
+    if not is_clean(order_number) or not is_clean(email):
+        raise OrderNotFoundError()
+    return service.find_order(shop.id, order_number, email)
+
+
+@bp.route("/<shop_id>", methods=["GET", "POST"])
+def lookup(shop_id: str) -> ResponseReturnValue:
+    """Find the order by its number and the checkout email."""
+    shop = _shop_or_404(shop_id)
+    if shop is None:
+        return _not_found(None)
+    t = TEXTS[page_language()]
+    if request.method == "GET":
+        expired = request.args.get("expired") == "1"
+        return _render("lookup.html", shop, values={}, error=t["session_expired"] if expired else None)
+    values = {"order_number": request.form.get("order_number", ""), "email": request.form.get("email", "")}
+    try:
+        _hit_lookup_limit(shop.id)
+    except RateLimitedError as limited:
+        log.info("claim portal lookups limited", extra={"shop_id": shop.id})
+        response = current_app.make_response(
+            _render("message.html", shop, 429, title=t["rate_limited_title"], message=t["rate_limited"])
+        )
+        response.headers.update(limited.headers)
+        return response
+    try:
+        found = _find(shop, values["order_number"], values["email"])
+    except OrderNotFoundError:
+        return _render("lookup.html", shop, 404, values=values, error=t["order_not_found"])
+    access.remember_order(shop.id, found.order_id, service.normalise_email(values["email"]))
+    return redirect(url_for("portal.claim_form", shop_id=shop.id), 303)
+
+
+@bp.post("/<shop_id>/start-over")
+def start_over(shop_id: str) -> ResponseReturnValue:
+    """Forget the found order."""
+    access.forget_order()
+    return redirect(url_for("portal.lookup", shop_id=shop_id), 303)
+
+
+# ---- step 2: the claim ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class ClaimForm:
+    """What the shopper entered (kept when the claim is refused; files are not)."""
+
+    parcel: str = ""
+    type: str = ""
+    description: str = ""
+    quantities: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def _parcel_rows(found: FoundOrder) -> list[dict[str, Any]]:
+    rows = []
+    for index, shipment in enumerate(found.shipments):
+        if shipment.cancelled_at is not None:
+            continue
+        lines = [
+            {
+                "field": f"qty-{index}-{line}",
+                "label": str(item.get("name") or item.get("sku") or ""),
+                "sku": str(item.get("sku") or ""),
+                "quantity": int(item.get("quantity") or 0),
+            }
+            for line, item in enumerate(shipment.items or ())
+            if int(item.get("quantity") or 0) > 0
+        ]
+        rows.append({"index": index, "shipment": shipment, "lines": lines})
+    return rows
+
+
+def _claim_types(shop: Shop) -> list[str]:
+    types = [kind.value for kind in ClaimType]
+    if effective_settings(shop)["claims"]["delay_compensation"] <= 0:
+        types.remove(ClaimType.DELAYED.value)  # the shop pays nothing for late parcels: not offered at all
+    return types
+
+
+def _render_claim(
+    shop: Shop, found: FoundOrder, form: ClaimForm, status: int = 200, **context: Any
+) -> ResponseReturnValue:
+    t = TEXTS[page_language()]
+    parcels = _parcel_rows(found)
+    return _render(
+        "claim.html",
+        shop,
+        status,
+        title=t["order_heading"].format(order=found.order_id),
+        order_id=found.order_id,
+        parcels=parcels,
+        types=_claim_types(shop),
+        form=form,
+        max_files=MAX_FILES,
+        **context,
+    )
+
+
+def _read_uploads(t: dict[str, str]) -> list[tuple[str | None, bytes]]:
+    """The chosen files (an empty file input sends one nameless, empty part: not a file)."""
+    parts = [part for part in request.files.getlist("evidence") if part.filename]
+    if len(parts) > MAX_FILES:
+        raise _FormError("evidence", t["files_too_many"])
+    uploads: list[tuple[str | None, bytes]] = []
+    for part in parts:
+        data = part.stream.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise _FormError("evidence", t["file_too_large"].format(name=part.filename))
+        uploads.append((part.filename, data))
+    return uploads
+
+
+def _one_newline(text: str) -> str:
+    """Browsers send a textarea's line breaks as CRLF and count them as one character against maxlength."""
+    return text.replace("\r\n", "\n")
+
+
+class _FormError(Exception):
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(message)
+        self.field_name = field_name
+        self.message = message
+
+
+def _inspected(t: dict[str, str], uploads: list[tuple[str | None, bytes]]) -> list[Any]:
+    try:
+        return inspect_uploads(uploads)
+    except ValidationFailedError as refused:
+        details = " ".join(message for messages in refused.fields.values() for message in messages)
+        raise _FormError("evidence", f"{t['files_refused']} {details or refused.message}") from None
+
+
+def _claim_request(
+    t: dict[str, str], language: str, shop: Shop, found: FoundOrder, email: str, form: ClaimForm
+) -> ClaimRequest:
+    """The claim as the rules take it, built from the form and the found order (never from hidden fields)."""
+    parcels = _parcel_rows(found)
+    chosen = next((row for row in parcels if row["shipment"].shipment_ref == form.parcel), None)
+    if chosen is None and len(parcels) == 1:
+        chosen = parcels[0]
+    if chosen is None and parcels:
+        raise _FormError("parcel", t["parcel_required"])
+    if form.type not in _claim_types(shop):
+        raise _FormError("type", t["type_required"])
+    description = _one_newline(form.description).strip()
+    if not description:
+        raise _FormError("description", t["description_required"])
+    if len(description) > MAX_DESCRIPTION:
+        raise _FormError("description", t["description_too_long"])
+    if not is_clean(description):
+        raise _FormError("description", t["text_unusable"])
+    items: list[AffectedItem] = []
+    for line in chosen["lines"] if chosen else ():
+        raw = form.quantities.get(line["field"], "0").strip() or "0"
+        if not raw.isascii() or not raw.isdigit() or int(raw) > line["quantity"]:
+            raise _FormError(line["field"], t["quantity_invalid"].format(count=line["quantity"]))
+        if int(raw) > 0:
+            items.append(AffectedItem(line["sku"], int(raw)))
+    shipment: Shipment | None = chosen["shipment"] if chosen else None
+    return ClaimRequest(
+        order_id=found.order_id,
+        email=email,
+        type=ClaimType(form.type),
+        description=description,
+        shipment_ref=shipment.shipment_ref if shipment is not None and len(found.shipments) > 1 else None,
+        items=tuple(items),
+        source="portal",
+        locale=language,
+    )
+
+
+def _refusal(t: dict[str, str], language: str, shop: Shop, error: ApiError, claim_type: str) -> dict[str, Any]:
+    """How a refusal of the rules reads on the form (claim_exists links the claim: the email was proven)."""
+    if isinstance(error, ClaimExistsError):
+        claim_id = str(error.extra["claim"])
+        return {
+            "error": t["refused_claim_exists"],
+            "existing_link": status_path(claim_id, shop.id, access.signing_keys()),
+        }
+    if isinstance(error, ValidationFailedError) and error.code == "validation_error":
+        details = " ".join(message for messages in error.fields.values() for message in messages)
+        return {"error": t["refused_other"].format(message=details or error.message)}
+    return {"error": refusal_text(language, error.code, error.message, claim_type)}
+
+
+@bp.route("/<shop_id>/claim", methods=["GET", "POST"])
+def claim_form(shop_id: str) -> ResponseReturnValue:
+    """Choose the parcel, say what happened, add photos, submit."""
+    shop = _shop_or_404(shop_id)
+    if shop is None:
+        return _not_found(None)
+    recalled = access.recall_order(shop.id)
+    if recalled is None:
+        return redirect(url_for("portal.lookup", shop_id=shop.id, expired=1), 303)
+    found, email = recalled
+    language = page_language()
+    t = TEXTS[language]
+    if request.method == "GET":
+        return _render_claim(shop, found, ClaimForm())
+    form = ClaimForm(
+        parcel=request.form.get("parcel", ""),
+        type=request.form.get("type", ""),
+        description=request.form.get("description", ""),
+        quantities={name: value for name, value in request.form.items() if name.startswith("qty-")},
+    )
+    try:
+        claim_request = _claim_request(t, language, shop, found, email, form)
+        files = _inspected(t, _read_uploads(t))
+    except _FormError as invalid:
+        form.errors[invalid.field_name] = invalid.message
+        return _render_claim(shop, found, form, 422)
+    try:
+        claim = service.file_claim(shop, claim_request, files, utcnow())
+    except OrderNotFoundError:
+        access.forget_order()
+        return redirect(url_for("portal.lookup", shop_id=shop.id, expired=1), 303)
+    except ApiError as refused:
+        log.info("portal claim refused", extra={"shop_id": shop.id, "code": refused.code})
+        return _render_claim(shop, found, form, refused.status, **_refusal(t, language, shop, refused, form.type))
+    session[access.FILED_CLAIM] = claim.id
+    return redirect(url_for("portal.filed", shop_id=shop.id), 303)
+
+
+@bp.get("/<shop_id>/filed")
+def filed(shop_id: str) -> ResponseReturnValue:
+    """The confirmation: the claim number and its status link."""
+    shop = _shop_or_404(shop_id)
+    claim_id = session.get(access.FILED_CLAIM)
+    if shop is None or not isinstance(claim_id, str):
+        return _not_found(shop)
+    try:
+        claim = service.get_claim(shop.id, claim_id)
+    except NotFoundError:
+        return _not_found(shop)
+    t = TEXTS[page_language()]
+    path = status_path(claim.id, shop.id, access.signing_keys())
+    return _render(
+        "filed.html",
+        shop,
+        title=t["filed_title"],
+        claim=claim,
+        status_link=path,
+        status_url=request.host_url.rstrip("/") + path,
+    )
+
+
+# ---- the status page ------------------------------------------------------------------------------------------
+
+
+def _claim_of(shop: Shop | None, token: str) -> Claim | None:
+    if shop is None:
+        return None
+    claim_id = verify_status_token(token, shop.id, access.signing_keys())
+    if claim_id is None:
+        return None
+    try:
+        return service.get_claim(shop.id, claim_id)
+    except NotFoundError:
+        return None
+
+
+def _render_status(shop: Shop, claim: Claim, token: str, status: int = 200, **context: Any) -> ResponseReturnValue:
+    language = page_language()
+    t = TEXTS[language]
+    shipment = db.session.get(Shipment, claim.shipment_id)
+    evidence = service.claim_evidence([claim])[claim.id]
+    return _render(
+        "status.html",
+        shop,
+        status,
+        title=t["status_title"].format(claim=claim.id),
+        here=url_for("portal.status", shop_id=shop.id, token=token),
+        claim=claim,
+        token=token,
+        shipment=shipment,
+        evidence=evidence,
+        messages=service.claim_messages(claim, shopper_only=True),
+        amount=money(claim.amount, claim.currency, language),
+        approved_amount=(
+            money(claim.approved_amount, claim.currency, language) if claim.approved_amount is not None else None
+        ),
+        max_files=MAX_FILES,
+        **context,
+    )
+
+
+@bp.get("/<shop_id>/status/<token>")
+def status(shop_id: str, token: str) -> ResponseReturnValue:
+    """The claim as the shopper may see it: status, amount, decision, the messages meant for them."""
+    shop = _shop_or_404(shop_id)
+    claim = _claim_of(shop, token)
+    if shop is None or claim is None:
+        return _not_found(shop)
+    return _render_status(shop, claim, token)
+
+
+@bp.post("/<shop_id>/status/<token>/messages")
+def status_message(shop_id: str, token: str) -> ResponseReturnValue:
+    """The shopper's reply, visible to them and the merchant."""
+    shop = _shop_or_404(shop_id)
+    claim = _claim_of(shop, token)
+    if shop is None or claim is None:
+        return _not_found(shop)
+    t = TEXTS[page_language()]
+    body = _one_newline(request.form.get("body", "")).strip()
+    problem = None
+    if not body:
+        problem = t["message_required"]
+    elif len(body) > MAX_MESSAGE:
+        problem = t["message_too_long"]
+    elif not is_clean(body):
+        problem = t["text_unusable"]
+    if problem is not None:
+        return _render_status(shop, claim, token, 422, message_error=problem, message_body=body)
+    service.add_message(claim, body, "shopper", "shopper", utcnow())
+    flash(t["message_sent"])
+    return redirect(url_for("portal.status", shop_id=shop.id, token=token), 303)
+
+
+@bp.post("/<shop_id>/status/<token>/evidence")
+def status_evidence(shop_id: str, token: str) -> ResponseReturnValue:
+    """More photos or PDFs for the claim, checked as the API checks them."""
+    shop = _shop_or_404(shop_id)
+    claim = _claim_of(shop, token)
+    if shop is None or claim is None:
+        return _not_found(shop)
+    t = TEXTS[page_language()]
+    try:
+        uploads = _read_uploads(t)
+        if not uploads:
+            raise _FormError("evidence", t["files_none"])
+        files = _inspected(t, uploads)
+        service.add_claim_evidence(shop.id, claim.id, files, by="shopper")
+    except _FormError as invalid:
+        return _render_status(shop, claim, token, 422, evidence_error=invalid.message)
+    except ValidationFailedError as refused:
+        details = " ".join(message for messages in refused.fields.values() for message in messages)
+        return _render_status(shop, claim, token, 422, evidence_error=f"{t['files_refused']} {details}")
+    flash(t["files_added"])
+    return redirect(url_for("portal.status", shop_id=shop.id, token=token), 303)
