@@ -79,7 +79,11 @@ DEFAULT_SETTINGS: dict[str, Any] = {
         "delayed_after_days": 10,
         "delay_compensation": 0,
         "auto_approve_up_to": 0,
+        # The tracking scan alerts the merchant of a stalled parcel first, the shopper this many days later.
+        "merchant_grace_days": 2,
     },
+    # merchant_email: stalled-parcel and claim-review alerts (None: none by email).
+    "notifications": {"merchant_email": None, "merchant_locale": "en"},
 }
 
 

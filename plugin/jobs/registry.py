@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from plugin.jobs import line_items, policies
+from plugin.jobs import line_items, notifications, policies
 from plugin.jobs.base import JobKind
 
 
 def job_kinds() -> Mapping[str, JobKind]:
     """The handlers by job kind."""
-    return {kind.name: kind for kind in (*policies.KINDS, *line_items.KINDS)}
+    return {kind.name: kind for kind in (*policies.KINDS, *line_items.KINDS, *notifications.KINDS)}

@@ -29,6 +29,11 @@ SAMPLES = {
     "KEY_CACHE_SECONDS": "0.5",
     "MIGRATIONS_DIR": "/srv/plugin/migrations",
     "LOG_LEVEL": "DEBUG",
+    "SMTP_URL": "smtp+starttls://mailer:secret@smtp.example.com:587",
+    "MAIL_FROM": "Jade House <claims@shop.example>",
+    "PUBLIC_BASE_URL": "https://shop.example",
+    "ALLOW_PRIVATE_WEBHOOK_HOSTS": "1",
+    "CLAIMS_SCAN_INTERVAL_SECONDS": "600",
 }
 
 
@@ -56,3 +61,17 @@ def test_key_cache_seconds_reaches_the_app_and_refuses_nonsense(tmp_path: Path) 
     for bad in ("soon", "-1", "nan", "1e9"):
         with pytest.raises(ConfigurationError, match="KEY_CACHE_SECONDS"):
             load_config({**BASE, "KEY_CACHE_SECONDS": bad}, str(tmp_path))
+
+
+def test_smtp_and_public_urls_are_checked_when_the_app_starts(tmp_path: Path) -> None:
+    config = load_config({**BASE, "SMTP_URL": "smtps://u:p@mail.example:465"}, str(tmp_path))
+    assert config["SMTP_URL"] == "smtps://u:p@mail.example:465"
+    assert load_config({**BASE, "PUBLIC_BASE_URL": "https://shop.example/"}, str(tmp_path))["PUBLIC_BASE_URL"] == (
+        "https://shop.example"
+    )
+    for bad in ("mail.example:25", "http://mail.example", "smtp://", "smtp://host:99999"):
+        with pytest.raises(ConfigurationError, match="SMTP_URL"):
+            load_config({**BASE, "SMTP_URL": bad}, str(tmp_path))
+    for bad in ("shop.example", "ftp://shop.example", "https://shop.example/?a=1"):
+        with pytest.raises(ConfigurationError, match="PUBLIC_BASE_URL"):
+            load_config({**BASE, "PUBLIC_BASE_URL": bad}, str(tmp_path))
