@@ -117,11 +117,11 @@ _CATALOGUE: dict[Notice, dict[str, tuple[str, str]]] = {
     Notice.MERCHANT_CLAIM_REVIEW: {
         "en": (
             "Claim {claim} needs your review",
-            "Claim {claim} ({type}, {amount}) on order {order} needs your review: {reason}.",
+            "Claim {claim} ({type}, {amount}) on order {order} awaits your decision.{flags}",
         ),
         "zh": (
             "理赔申请 {claim} 需要您审核",
-            "订单 {order} 的理赔申请 {claim}（{type}，{amount}）需要您审核：{reason}。",
+            "订单 {order} 的理赔申请 {claim}（{type}，{amount}）等待您的决定。{flags}",
         ),
     },
     Notice.MERCHANT_TRACKING_STALLED: {

@@ -66,8 +66,8 @@ def claim_notices(claim: Claim, created: bool) -> list[Notice]:
         notices.append(Notice.CLAIM_DENIED)
     elif status is ClaimStatus.PAID:
         notices.append(Notice.CLAIM_PAID)
-    elif status is ClaimStatus.NEEDS_REVIEW:
-        notices.append(Notice.MERCHANT_CLAIM_REVIEW)
+    elif status in (ClaimStatus.SUBMITTED, ClaimStatus.NEEDS_REVIEW):
+        notices.append(Notice.MERCHANT_CLAIM_REVIEW)  # a decision is the merchant's to make
     return notices
 
 
@@ -78,7 +78,12 @@ def queue_claim_emails(shop: Shop, claim: Claim, created: bool, now: datetime) -
     for notice in claim_notices(claim, created):
         if notice in MERCHANT_NOTICES and not has_merchant_address:
             continue
-        enqueue_email(shop.id, notice, f"{claim.id}:{notice.value}:{claim.status}", now, claim=claim.id)
+        # The merchant hears of a claim once; the shopper once per status (approved again after a failed refund: not
+        # told again).
+        key = (
+            f"{claim.id}:{notice.value}" if notice in MERCHANT_NOTICES else f"{claim.id}:{notice.value}:{claim.status}"
+        )
+        enqueue_email(shop.id, notice, key, now, claim=claim.id)
         queued.append(notice)
     return queued
 
@@ -149,6 +154,8 @@ def _claim_params(shop: Shop, claim: Claim, message: ClaimMessage | None) -> dic
         "reason": claim.deny_reason or claim.review_reason or "—",
         "replacement": claim.replacement_order_id or "—",
         "message": message.body if message is not None else "",
+        "flags": "".join(f"\n- {signal['code']}: {signal['detail']}" for signal in claim.signals or [])
+        + (f"\n- {claim.review_reason}" if claim.review_reason else ""),
     }
 
 

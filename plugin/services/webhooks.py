@@ -130,16 +130,18 @@ def apply_endpoints(shop_id: str, plan: EndpointsPlan, box: SecretBox) -> dict[s
             db.session.delete(endpoint)
     revealed: dict[str, str] = {}
     for position, item in enumerate(plan.items):
-        endpoint = current.get(item["id"]) if item["id"] is not None else None
-        if endpoint is None:
+        found = current.get(item["id"]) if item["id"] is not None else None
+        if found is None:
             secret = new_secret()
             endpoint = WebhookEndpoint(id=new_id("whe"), shop_id=shop_id, secret_ciphertext=box.encrypt(secret))
             db.session.add(endpoint)
             revealed[endpoint.id] = secret
-        elif item["roll"]:
-            secret = new_secret()
-            endpoint.secret_ciphertext = box.encrypt(secret)
-            revealed[endpoint.id] = secret
+        else:
+            endpoint = found
+            if item["roll"]:
+                secret = new_secret()
+                endpoint.secret_ciphertext = box.encrypt(secret)
+                revealed[endpoint.id] = secret
         endpoint.url = item["url"]
         endpoint.events = item["events"]
         endpoint.position = position
