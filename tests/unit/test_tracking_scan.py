@@ -52,7 +52,9 @@ def test_an_alerted_parcel_waits_for_the_grace_period_before_the_shopper_is_invi
 
 
 def test_an_invited_parcel_is_not_invited_again() -> None:
-    done = parcel(20, last=18, stalled_at=days_ago(10), merchant_alerted_at=days_ago(10), shopper_invited_at=days_ago(8))
+    done = parcel(
+        20, last=18, stalled_at=days_ago(10), merchant_alerted_at=days_ago(10), shopper_invited_at=days_ago(8)
+    )
     assert scan_parcel(done, RULES, NOW) == ()
 
 
