@@ -130,6 +130,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options
 
     db.init_app(app)
+    from plugin.services import claim_events
+
+    claim_events.install()  # a claim's emails and webhook events are queued when its transaction commits
     # Runs before flask-sqlalchemy's own teardown (teardowns run in reverse order), so its remove() finds nothing.
     app.teardown_appcontext(_end_session)
     migrate.init_app(app, db, directory=app.config["MIGRATIONS_DIR"])

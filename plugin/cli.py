@@ -215,10 +215,26 @@ def reconcile_command(shop_id: str, since: datetime) -> None:
     click.echo(json.dumps(summary))
 
 
+claims_cli = AppGroup("claims", help="Claims housekeeping.")
+
+
+@claims_cli.command("scan")
+@click.option("--shop", "shop_id", default=None, help="Only this shop (shop_…); default: every shop.")
+def scan_command(shop_id: str | None) -> None:
+    """Find stalled and late parcels: alert the merchant, then invite the shopper to claim (each once); print a
+    JSON summary. The worker runs this every CLAIMS_SCAN_INTERVAL_SECONDS by itself."""
+    from plugin.services.tracking_scan import scan_tracking
+
+    if shop_id is not None and get_shop(shop_id) is None:
+        raise click.BadParameter(f"no shop {shop_id!r}", param_hint="--shop")
+    click.echo(json.dumps(scan_tracking(utcnow(), shop_id).report()))
+
+
 def register(app: Flask) -> None:
     """Add the project's commands to `flask --app plugin …`."""
     app.cli.add_command(shops_cli)
     app.cli.add_command(stripe_cli)
     app.cli.add_command(worker_command)
     app.cli.add_command(policies_cli)
+    app.cli.add_command(claims_cli)
     app.cli.add_command(demo_command)

@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 
@@ -83,6 +84,37 @@ def _demo_secret_key(instance_path: str) -> str:
     return path.read_text().strip()
 
 
+_SMTP_SCHEMES = ("smtp", "smtps", "smtp+starttls")
+
+
+def _smtp_url(environ: Mapping[str, str]) -> str | None:
+    """SMTP_URL when it names a server we can speak to (smtp://, smtps:// or smtp+starttls://, a host)."""
+    raw = (environ.get("SMTP_URL") or "").strip()
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    try:
+        parts.port  # noqa: B018 - reading it validates it
+    except ValueError:
+        parts = parts._replace(netloc="")
+    if parts.scheme not in _SMTP_SCHEMES or not parts.hostname:
+        raise ConfigurationError(
+            "SMTP_URL must look like smtp://user:password@host:587, smtps://host:465 or smtp+starttls://host:587"
+        )
+    return raw
+
+
+def _public_base_url(environ: Mapping[str, str]) -> str | None:
+    """PUBLIC_BASE_URL without its trailing slash, when it is an http(s) origin (links in emails)."""
+    raw = (environ.get("PUBLIC_BASE_URL") or "").strip().rstrip("/")
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("https", "http") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigurationError("PUBLIC_BASE_URL must be the site's address, such as https://shop.example")
+    return raw
+
+
 def load_config(environ: Mapping[str, str], instance_path: str) -> dict[str, Any]:
     """Flask config built from environment variables (see the README's configuration table)."""
     demo = _flag(environ, "DEMO", False)
@@ -121,6 +153,14 @@ def load_config(environ: Mapping[str, str], instance_path: str) -> dict[str, Any
         "WORKER_LEASE_SECONDS": _seconds(environ, "WORKER_LEASE_SECONDS", 300),
         # The first backoff after a failed job attempt; each further failure doubles it (capped at 12 hours).
         "JOB_RETRY_BASE_SECONDS": _seconds(environ, "JOB_RETRY_BASE_SECONDS", 600),
+        # Emails: sent through this server when set, else only logged (claim id and template, never the address).
+        "SMTP_URL": _smtp_url(environ),
+        "MAIL_FROM": (environ.get("MAIL_FROM") or "").strip() or "no-reply@localhost",
+        # The site's address, for links in emails (a claim's status page, the claim portal).
+        "PUBLIC_BASE_URL": _public_base_url(environ),
+        "ALLOW_PRIVATE_WEBHOOK_HOSTS": _flag(environ, "ALLOW_PRIVATE_WEBHOOK_HOSTS", False),
+        # How often the worker scans tracking for stalled and late parcels (one worker at a time).
+        "CLAIMS_SCAN_INTERVAL_SECONDS": _seconds(environ, "CLAIMS_SCAN_INTERVAL_SECONDS", 3600),
     }
 
 

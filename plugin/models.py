@@ -213,6 +213,7 @@ class Shipment(Model):
     __table_args__ = (
         UniqueConstraint("shop_id", "shipment_ref"),
         Index("ix_shipments_shop_id_order_id", "shop_id", "order_id"),
+        Index("ix_shipments_shop_id_shipped_at", "shop_id", "shipped_at"),  # the tracking scan's range
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -242,6 +243,7 @@ class Shipment(Model):
     stalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     merchant_alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     shopper_invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    delay_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # told of delay cover
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -486,3 +488,42 @@ class ClaimMessage(Model):
     visibility: Mapped[str] = mapped_column(String(20))  # "shopper" | "internal"
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WebhookEndpoint(Model):
+    """A merchant's URL that receives our events, signed with its own secret (generated here, kept encrypted)."""
+
+    __tablename__ = "webhook_endpoints"
+    __table_args__ = (Index("ix_webhook_endpoints_shop_id", "shop_id"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # whe_…
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(String(2048))
+    events: Mapped[list[str]] = mapped_column(JsonDocument, default=list)  # event types, or ["*"]
+    secret_ciphertext: Mapped[str] = mapped_column(Text)  # whsec_…, encrypted with ENCRYPTION_KEY
+    position: Mapped[int] = mapped_column(default=0)  # the order the merchant listed them in
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class WebhookEvent(Model):
+    """One event for the merchant's endpoints, recorded once: every delivery and every retry sends these bytes."""
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (Index("ix_webhook_events_shop_id_created_at", "shop_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # evt_…
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(60))
+    # The JSON body as sent: {"id", "object": "event", "type", "created", "data": the object as the API shows it}.
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ScheduledTask(Model):
+    """When a periodic task last started: the worker that moves the time forward runs it, the others do not."""
+
+    __tablename__ = "scheduled_tasks"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    last_run_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -68,12 +68,16 @@ class Worker:
     kinds: Mapping[str, JobKind] = field(default_factory=job_kinds)
     token: str = field(default_factory=lambda: secrets.token_hex(8))
     stats: WorkerStats = field(default_factory=WorkerStats)
+    scan_interval: timedelta | None = None  # default: CLAIMS_SCAN_INTERVAL_SECONDS
+    _next_schedule_check: datetime | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.lease is None:
             self.lease = timedelta(seconds=self.app.config["WORKER_LEASE_SECONDS"])
         if self.retry_base is None:
             self.retry_base = timedelta(seconds=self.app.config["JOB_RETRY_BASE_SECONDS"])
+        if self.scan_interval is None:
+            self.scan_interval = timedelta(seconds=self.app.config.get("CLAIMS_SCAN_INTERVAL_SECONDS", 3600))
 
     # ---- what handlers see (plugin.jobs.base.JobContext) ---------------------------------------------------
 
@@ -109,6 +113,32 @@ class Worker:
                 db.session.remove()
             return len(claimed)
 
+    def run_periodic(self) -> bool:
+        """Run the tracking scan if its interval has passed and no other worker took this turn; whether it ran.
+
+        The shared clock is a row (scheduled_tasks): of many workers, the one that moves it forward scans. Each
+        worker asks at most once a minute.
+        """
+        assert self.scan_interval is not None
+        now = self.clock()
+        if self._next_schedule_check is not None and now < self._next_schedule_check:
+            return False
+        self._next_schedule_check = now + min(self.scan_interval, timedelta(seconds=60))
+        from plugin.services.tracking_scan import TRACKING_SCAN, claim_periodic_run, scan_tracking
+
+        with self.app.app_context():
+            try:
+                if not claim_periodic_run(TRACKING_SCAN, now, self.scan_interval):
+                    return False
+                scan_tracking(now)
+                return True
+            except Exception:  # a failed scan must not end the loop: the next turn scans again
+                log.exception("tracking scan failed; continuing")
+                db.session.rollback()
+                return False
+            finally:
+                db.session.remove()
+
     def drain(self) -> WorkerStats:
         """Everything due now, then return (a job that failed is not due again before its backoff)."""
         while self.run_once():
@@ -118,6 +148,7 @@ class Worker:
     def run_forever(self, stop: threading.Event, poll_seconds: float = 1.0) -> WorkerStats:
         """Work until `stop` is set, sleeping `poll_seconds` when nothing is due."""
         while not stop.is_set():
+            self.run_periodic()
             try:
                 worked = self.run_once()
             except Exception:  # a lost database must not end the loop: leases lapse, we go on

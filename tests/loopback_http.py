@@ -24,6 +24,7 @@ class LoopbackServer:
     port: int
     received: list[Received] = field(default_factory=list)
     status: int = 200
+    statuses: list[int] = field(default_factory=list)  # answered first, one per request, before `status`
     answer: Any = None
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -46,7 +47,7 @@ def loopback_server(
                 Received(self.command, self.path, dict(self.headers.items()), self.rfile.read(length))
             )
             payload = json.dumps(state.answer).encode() if state.answer is not None else b""
-            self.send_response(state.status)
+            self.send_response(state.statuses.pop(0) if state.statuses else state.status)
             for name, value in state.headers.items():
                 self.send_header(name, value)
             self.send_header("Content-Type", "application/json")

@@ -20,6 +20,7 @@ def _context() -> SettingsContext:
         box=current_app.extensions["secret_box"],
         allow_private_insurer_hosts=current_app.config["ALLOW_PRIVATE_INSURER_HOSTS"],
         resolve_hosts=current_app.config.get("RESOLVE_INSURER_HOSTS", True),
+        allow_private_webhook_hosts=current_app.config["ALLOW_PRIVATE_WEBHOOK_HOSTS"],
     )
 
 

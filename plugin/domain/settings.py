@@ -84,9 +84,13 @@ DEFAULT_SETTINGS: dict[str, Any] = {
         "delayed_after_days": 10,
         "delay_compensation": 0,
         "auto_approve_up_to": 0,
+        # The tracking scan alerts the merchant of a stalled parcel first, the shopper this many days later.
+        "merchant_grace_days": 2,
     },
     # The claim portal's look: an https logo and an accent colour (#rrggbb); null: the plain default look.
     "branding": {"logo_url": None, "accent_color": None},
+    # merchant_email: stalled-parcel and claim-review alerts (None: none by email).
+    "notifications": {"merchant_email": None, "merchant_locale": "en"},
 }
 
 

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import select
 
+from plugin.api.presenters import policy_body
 from plugin.domain.jobs import JobStatus
 from plugin.domain.policies import (
     MAX_ATTEMPTS,
@@ -24,6 +25,7 @@ from plugin.extensions import db
 from plugin.insurers.base import Binding, Insurer, InsurerError, Parcel, ParcelItem, TransientInsurerError
 from plugin.jobs.base import FailJob, JobError, JobKind, JobView, RetryJob, with_lost_answer_retries
 from plugin.models import Policy, Protection, Shipment, Shop
+from plugin.services import webhooks
 from plugin.services.policies import BIND_POLICY, CANCEL_POLICY, bind_key, enqueue_cancel
 from plugin.services.settings import effective_settings, read_secrets
 
@@ -173,6 +175,7 @@ def bind_failed(
             policy.cancelled_at = ctx.now()
         else:
             ctx.count("failed")
+            webhooks.emit(policy.shop_id, "policy.failed", policy_body(policy), ctx.now())
     else:
         policy.status = policy_transition(policy.status, PolicyStatus.RETRYING)
         policy.next_attempt_at = next_at

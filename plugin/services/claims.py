@@ -33,7 +33,7 @@ from plugin.domain.ids import new_id
 from plugin.domain.policies import PolicyStatus
 from plugin.errors import ApiError, ConflictError, NotFoundError, ValidationFailedError
 from plugin.extensions import db
-from plugin.models import Claim, ClaimMessage, Evidence, Payment, Policy, Protection, Shipment, Shop
+from plugin.models import Claim, ClaimMessage, Evidence, Payment, Policy, Protection, Shipment, Shop, utcnow
 from plugin.services import claim_events, claim_payouts
 from plugin.services.evidence import InspectedFile, earlier_matches, store_evidence
 from plugin.services.settings import effective_settings
@@ -544,6 +544,7 @@ def add_claim_evidence(shop_id: str, claim_id: str, files: Sequence[InspectedFil
         if claim.status == ClaimStatus.SUBMITTED:
             claim.status = claim_transition(claim.status, ClaimStatus.NEEDS_REVIEW)
             claim.review_reason = "fraud_signals"
+        claim_events.claim_changed(claim, "claim.updated", utcnow())
     db.session.commit()
     return rows
 

@@ -19,6 +19,7 @@ from plugin.extensions import db
 from plugin.models import Shop, ShopSecret
 from plugin.net_guard import UnsafeUrlError, check_insurer_url
 from plugin.schemas import INSURER_CONFIG_SCHEMAS, SettingsSchema, StripeSettingsSchema
+from plugin.services import webhooks
 from plugin.validation import flatten_errors, unstorable_text
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ class SettingsContext:
     box: SecretBox
     allow_private_insurer_hosts: bool = False
     resolve_hosts: bool = True
+    allow_private_webhook_hosts: bool = False
 
 
 def effective_settings(shop: Shop) -> dict[str, Any]:
@@ -145,13 +147,15 @@ def _set_path(document: dict[str, Any], path: str, value: Any) -> None:
     node[leaf] = value
 
 
-def public_settings(shop: Shop, box: SecretBox) -> dict[str, Any]:
-    """The effective settings with write-only fields masked (or null when unset)."""
+def public_settings(shop: Shop, box: SecretBox, revealed: dict[str, str] | None = None) -> dict[str, Any]:
+    """The effective settings with write-only fields masked (or null when unset); the webhook endpoints too,
+    with the secrets in `revealed` (just created or rolled) shown whole."""
     document = effective_settings(shop)
     rows = _secret_rows(shop)
     for path in _secret_paths_for(document["insurer"]["provider"]):
         row = rows.get(path)
         _set_path(document, path, mask(box.decrypt(row.ciphertext)) if row else None)
+    document["webhooks"] = {"endpoints": webhooks.endpoint_views(shop.id, box, revealed)}
     return document
 
 
@@ -221,6 +225,15 @@ def update_settings(shop: Shop, patch: Any, ctx: SettingsContext) -> dict[str, A
     if errors := unstorable_text(patch):
         raise ValidationFailedError(fields=errors)
     patch = copy.deepcopy(patch)
+    # Webhook endpoints live in their own table (each with its generated secret), not in the overrides.
+    webhooks_sent = "webhooks" in patch
+    webhooks_plan = webhooks.plan_endpoints(
+        shop.id,
+        patch.pop("webhooks", None),
+        ctx.box,
+        allow_private=ctx.allow_private_webhook_hosts,
+        resolve=ctx.resolve_hosts,
+    )
     # Start from what GET shows: stored parts that no longer validate are dropped by this save.
     overrides = _usable_overrides(shop)
     rows = _secret_rows(shop)
@@ -259,6 +272,7 @@ def update_settings(shop: Shop, patch: Any, ctx: SettingsContext) -> dict[str, A
             errors[path] = [problem]
         else:
             secret_changes[path] = value
+    errors.update(webhooks_plan.errors)
     if not errors:
         secrets_after = {name for name in kept_rows if secret_changes.get(name, "") is not None}
         secrets_after |= {name for name, value in secret_changes.items() if value is not None}
@@ -278,6 +292,7 @@ def update_settings(shop: Shop, patch: Any, ctx: SettingsContext) -> dict[str, A
             db.session.add(ShopSecret(shop_id=shop.id, name=path, ciphertext=ctx.box.encrypt(value)))
         else:
             row.ciphertext = ctx.box.encrypt(value)
+    revealed = webhooks.apply_endpoints(shop.id, webhooks_plan, ctx.box) if webhooks_sent else {}
     shop.settings = merged
     db.session.commit()
-    return public_settings(shop, ctx.box)
+    return public_settings(shop, ctx.box, revealed)

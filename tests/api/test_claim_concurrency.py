@@ -26,9 +26,7 @@ def _recorded(app) -> int:
 
 def _filing(app, shop, order_id: str) -> Callable[[], int]:
     body = {"order_id": order_id, "email": EMAIL, "type": "lost", "description": "Never arrived."}
-    return lambda: (
-        app.test_client().post("/api/v1/claims", json=body, headers=bearer(shop.keys.secret_key)).status_code
-    )
+    return lambda: app.test_client().post("/api/v1/claims", json=body, headers=bearer(shop.keys.secret_key)).status_code
 
 
 def test_simultaneous_claims_on_one_parcel_record_one(app, client, shop):

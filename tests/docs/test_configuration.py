@@ -31,6 +31,11 @@ SAMPLES = {
     "MIGRATIONS_DIR": "/srv/plugin/migrations",
     "LOG_LEVEL": "DEBUG",
     "DOSSIER_FONT": "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "SMTP_URL": "smtp+starttls://mailer:secret@smtp.example.com:587",
+    "MAIL_FROM": "Jade House <claims@shop.example>",
+    "PUBLIC_BASE_URL": "https://shop.example",
+    "ALLOW_PRIVATE_WEBHOOK_HOSTS": "1",
+    "CLAIMS_SCAN_INTERVAL_SECONDS": "600",
 }
 
 
@@ -66,3 +71,17 @@ def test_claim_lookup_rates_are_checked_when_the_app_starts(tmp_path: Path) -> N
     for bad in ("soon", "10 per fortnight", "10/minute;x"):
         with pytest.raises(ConfigurationError, match="RATE_LIMIT_CLAIM_LOOKUPS"):
             load_config({**BASE, "RATE_LIMIT_CLAIM_LOOKUPS": bad}, str(tmp_path))
+
+
+def test_smtp_and_public_urls_are_checked_when_the_app_starts(tmp_path: Path) -> None:
+    config = load_config({**BASE, "SMTP_URL": "smtps://u:p@mail.example:465"}, str(tmp_path))
+    assert config["SMTP_URL"] == "smtps://u:p@mail.example:465"
+    assert load_config({**BASE, "PUBLIC_BASE_URL": "https://shop.example/"}, str(tmp_path))["PUBLIC_BASE_URL"] == (
+        "https://shop.example"
+    )
+    for bad in ("mail.example:25", "http://mail.example", "smtp://", "smtp://host:99999"):
+        with pytest.raises(ConfigurationError, match="SMTP_URL"):
+            load_config({**BASE, "SMTP_URL": bad}, str(tmp_path))
+    for bad in ("shop.example", "ftp://shop.example", "https://shop.example/?a=1"):
+        with pytest.raises(ConfigurationError, match="PUBLIC_BASE_URL"):
+            load_config({**BASE, "PUBLIC_BASE_URL": bad}, str(tmp_path))
