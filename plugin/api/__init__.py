@@ -17,6 +17,7 @@ def register(app: Flask) -> None:
         protections,
         quotes,
         settings,
+        shipment_evidence,
         shipments,
         stripe_webhooks,
     )
@@ -25,6 +26,7 @@ def register(app: Flask) -> None:
         api.register_blueprint(module.bp)
     api.register_blueprint(claims.uploads_bp)
     api.register_blueprint(claims.bp)
+    api.register_blueprint(shipment_evidence.bp)
     from plugin.api import cors
 
     cors.init_app(app)
