@@ -29,6 +29,8 @@ SAMPLES = {
     "KEY_CACHE_SECONDS": "0.5",
     "MIGRATIONS_DIR": "/srv/plugin/migrations",
     "LOG_LEVEL": "DEBUG",
+    "EVIDENCE_STORAGE_URL": "s3://claims-evidence/prod",
+    "EVIDENCE_S3_ENDPOINT_URL": "http://127.0.0.1:9000",
 }
 
 
