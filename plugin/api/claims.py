@@ -18,6 +18,7 @@ from plugin.api.claim_schemas import (
     ClaimRequestSchema,
     ClaimSchema,
     DenyRequestSchema,
+    EvidenceListSchema,
     MarkPaidRequestSchema,
     MessageListSchema,
     MessageRequestSchema,
@@ -242,7 +243,7 @@ def evidence_file(claim_id: str, evidence_id: str) -> Response:
 
 @bp.route("/<claim_id>/evidence", methods=["GET"])
 @require_key(KeyKind.SECRET)
-@bp.response(200, description="The claim's evidence files, described.")
+@bp.response(200, EvidenceListSchema)
 @bp.documents_errors(401, 403, 404)
 def evidence_index(claim_id: str) -> dict[str, Any]:
     """The claim's evidence, described (each file at its own URL)."""

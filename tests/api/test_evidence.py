@@ -274,3 +274,14 @@ def test_only_upload_endpoints_take_large_bodies(client, shop, order):
     too_big = post_files(client, "/api/v1/quotes", shop.keys.publishable_key, [(photo, "big.jpg")])
     assert too_big.status_code in {413, 415}, too_big.status_code
     assert too_big.get_json()["error"]["code"] in {"payload_too_large", "unsupported_media_type"}
+
+
+def test_a_claims_evidence_is_listed_and_added_to(client, shop, order):
+    body = claim_with_files(client, shop, [(scene_jpeg(13), "first.jpg")]).get_json()
+    key = shop.keys.secret_key
+    added = post_files(client, f"/api/v1/claims/{body['id']}/evidence", key, [(plain_pdf(), "receipt.pdf")])
+    assert added.status_code == 201, added.get_json()
+    listed = client.get(f"/api/v1/claims/{body['id']}/evidence", headers=bearer(key)).get_json()
+    assert [(e["kind"], e["uploaded_by"]) for e in listed["data"]] == [("image", "merchant"), ("pdf", "merchant")]
+    hostile = post_files(client, f"/api/v1/claims/{body['id']}/evidence", key, [(pdf_with_hidden_script(), "x.pdf")])
+    refused(hostile, "scripts")
