@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -62,6 +63,34 @@ def _rates(environ: Mapping[str, str], name: str, default: str) -> str:
     except ValueError:
         raise ConfigurationError(f"{name} must be rates such as 10/minute;50/hour, not {value!r}") from None
     return value
+
+
+@dataclass(frozen=True, slots=True)
+class S3Location:
+    """A bucket and the key prefix inside it, for evidence files."""
+
+    bucket: str
+    prefix: str
+
+
+def evidence_s3_location(url: str) -> S3Location | None:
+    """None for the database; the bucket and prefix of `s3://bucket/prefix`; ConfigurationError for anything else."""
+    if not url.strip():
+        return None
+    parts = urlsplit(url.strip())
+    if parts.scheme != "s3" or not parts.netloc or parts.query or parts.fragment or "@" in parts.netloc:
+        raise ConfigurationError(
+            f"EVIDENCE_STORAGE_URL must be s3://bucket or s3://bucket/prefix (unset: the database), not {url!r}"
+        )
+    prefix = parts.path.strip("/")
+    return S3Location(parts.netloc, f"{prefix}/" if prefix else "")
+
+
+def _endpoint_url(environ: Mapping[str, str], name: str) -> str | None:
+    value = (environ.get(name) or "").strip()
+    if value and urlsplit(value).scheme not in {"http", "https"}:
+        raise ConfigurationError(f"{name} must be an http:// or https:// URL, not {value!r}")
+    return value or None
 
 
 def database_url(raw: str | None, instance_path: str) -> str:
@@ -126,6 +155,8 @@ def load_config(environ: Mapping[str, str], instance_path: str) -> dict[str, Any
                 "SECRET_KEY is not set; set SECRET_KEY to a long random string (or DEMO=1 for the demo)"
             )
         secret_key = _demo_secret_key(instance_path)
+    evidence_storage_url = (environ.get("EVIDENCE_STORAGE_URL") or "").strip()
+    evidence_s3_location(evidence_storage_url)  # refuses a URL the service could not use, at start
     fallbacks = [key for key in environ.get("SECRET_KEY_FALLBACKS", "").split(",") if key.strip()]
     https_only = _flag(environ, "HTTPS_ONLY", True)
     return {
@@ -161,6 +192,10 @@ def load_config(environ: Mapping[str, str], instance_path: str) -> dict[str, Any
         "ALLOW_PRIVATE_WEBHOOK_HOSTS": _flag(environ, "ALLOW_PRIVATE_WEBHOOK_HOSTS", False),
         # How often the worker scans tracking for stalled and late parcels (one worker at a time).
         "CLAIMS_SCAN_INTERVAL_SECONDS": _seconds(environ, "CLAIMS_SCAN_INTERVAL_SECONDS", 3600),
+        # Where evidence files are kept: the database when unset, else s3://bucket/prefix (AWS_* credentials).
+        "EVIDENCE_STORAGE_URL": evidence_storage_url or None,
+        # An S3-compatible server (MinIO, Ceph, moto); boto3 also reads AWS_ENDPOINT_URL by itself.
+        "EVIDENCE_S3_ENDPOINT_URL": _endpoint_url(environ, "EVIDENCE_S3_ENDPOINT_URL"),
     }
 
 

@@ -19,6 +19,7 @@ def register(app: Flask) -> None:
         protections,
         quotes,
         settings,
+        shipment_evidence,
         shipments,
         stripe_webhooks,
     )
@@ -29,6 +30,7 @@ def register(app: Flask) -> None:
     api.register_blueprint(claims.bp)
     api.register_blueprint(claim_dossier.bp)
     api.register_blueprint(claim_recovery.bp)
+    api.register_blueprint(shipment_evidence.bp)
     from plugin.api import cors
 
     cors.init_app(app)

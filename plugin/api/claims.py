@@ -6,7 +6,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from flask import Response, jsonify, make_response
+from flask import Response, jsonify
 from marshmallow import ValidationError
 
 from plugin.api.blueprint import Blueprint
@@ -18,18 +18,19 @@ from plugin.api.claim_schemas import (
     ClaimRequestSchema,
     ClaimSchema,
     DenyRequestSchema,
+    EvidenceListSchema,
     MarkPaidRequestSchema,
     MessageListSchema,
     MessageRequestSchema,
     MessageSchema,
 )
-from plugin.api.uploads import read_data_and_files
+from plugin.api.uploads import evidence_attachment, read_data_and_files
 from plugin.auth import KeyKind, current_shop, current_snapshot, require_key
 from plugin.domain.claims import AffectedItem, ClaimType, Resolution
 from plugin.errors import ValidationFailedError
 from plugin.models import utcnow
 from plugin.services import claims as service
-from plugin.services.evidence import inspect_uploads, read_evidence
+from plugin.services.evidence import inspect_uploads
 from plugin.validation import flatten_errors
 
 bp = Blueprint("claims", __name__, url_prefix="/api/v1/claims", description="Claims on parcels.")
@@ -103,7 +104,7 @@ def _claim_response(claim: Any, status: int = 200) -> Response:
     }
 )
 @uploads_bp.response(201, ClaimSchema)
-@uploads_bp.documents_errors(400, 401, 403, 404, 409, 413, 415, 422)
+@uploads_bp.documents_errors(400, 401, 403, 404, 409, 413, 415, 422, 503)
 def create() -> Response:
     """File a claim on one parcel (JSON, or multipart/form-data with files under `evidence`); it is judged by
     the shop's rules at once: refused (4xx, nothing recorded), approved automatically, or left to decide."""
@@ -128,7 +129,7 @@ def create() -> Response:
 @require_key(KeyKind.SECRET)
 @uploads_bp.doc(requestBody={"required": True, "content": {"multipart/form-data": {"schema": _MULTIPART_FILES}}})
 @uploads_bp.response(201, ClaimSchema)
-@uploads_bp.documents_errors(400, 401, 403, 404, 413, 415, 422)
+@uploads_bp.documents_errors(400, 401, 403, 404, 413, 415, 422, 503)
 def add_evidence(claim_id: str) -> Response:
     """Add the merchant's files to a claim (multipart/form-data, under `evidence`)."""
     shop_id = current_snapshot().id
@@ -234,23 +235,15 @@ def add_message(data: dict[str, Any], claim_id: str) -> Response:
 @bp.route("/<claim_id>/evidence/<evidence_id>", methods=["GET"])
 @require_key(KeyKind.SECRET)
 @bp.response(200, description="The file, as an attachment (image metadata removed).")
-@bp.documents_errors(401, 403, 404)
+@bp.documents_errors(401, 403, 404, 503)
 def evidence_file(claim_id: str, evidence_id: str) -> Response:
     """One evidence file of the claim, as an attachment."""
-    row = service.get_evidence(current_snapshot().id, claim_id, evidence_id)
-    response = make_response(read_evidence(row))
-    response.headers["Content-Type"] = row.content_type
-    extension = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}.get(row.content_type, "pdf")
-    response.headers["Content-Disposition"] = f'attachment; filename="{row.id}.{extension}"'
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    return evidence_attachment(service.get_evidence(current_snapshot().id, claim_id, evidence_id))
 
 
 @bp.route("/<claim_id>/evidence", methods=["GET"])
 @require_key(KeyKind.SECRET)
-@bp.response(200, description="The claim's evidence files, described.")
+@bp.response(200, EvidenceListSchema)
 @bp.documents_errors(401, 403, 404)
 def evidence_index(claim_id: str) -> dict[str, Any]:
     """The claim's evidence, described (each file at its own URL)."""

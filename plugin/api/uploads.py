@@ -1,21 +1,25 @@
-"""Bodies that carry files: JSON or multipart/form-data, with the body limit raised only for them."""
+"""Bodies that carry files: JSON or multipart/form-data, with the body limit raised only for them; and the
+stored files served back."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from flask import request
+from flask import Response, make_response, request
 
 from plugin.api.blueprint import is_json_media_type
 from plugin.domain.untrusted_text import is_clean
 from plugin.errors import InvalidJsonError, UnsupportedMediaTypeError, ValidationFailedError
-from plugin.services.evidence import MAX_FILE_BYTES, MAX_FILES
+from plugin.models import Evidence
+from plugin.services.evidence import MAX_FILE_BYTES, MAX_FILES, read_evidence
 from plugin.validation import UNSTORABLE_TEXT, loads_storable, read_body
 
 # Ten files of 10 MB and the form around them; every other body keeps the 1 MiB limit.
 UPLOAD_BODY_LIMIT = MAX_FILES * MAX_FILE_BYTES + 1024 * 1024
-MAX_FORM_FIELD_BYTES = 64 * 1024
+# The form's text fields together. Werkzeug also holds each 64 KiB chunk it reads under this limit while it looks
+# for the next part's boundary, so it must stay well above 64 KiB, or any file larger than one chunk is a 413.
+MAX_FORM_FIELD_BYTES = 512 * 1024
 MAX_FORM_PARTS = 64
 JSON_FORM_FIELDS = frozenset({"items"})  # form fields whose value is JSON text (lists)
 
@@ -85,3 +89,20 @@ def read_data_and_files(
     if not isinstance(document, dict):
         raise ValidationFailedError(fields={"body": ["Must be a JSON object."]})
     return document, []
+
+
+_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "application/pdf": "pdf"}
+
+
+def evidence_attachment(row: Evidence) -> Response:
+    """The stored (clean) bytes of one evidence file as a download: never rendered, never sniffed, never cached."""
+    response = make_response(read_evidence(row))
+    response.headers["Content-Type"] = row.content_type
+    # Our id names the download: the uploaded name is untrusted text and never reaches a header.
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{row.id}.{_EXTENSIONS.get(row.content_type, "bin")}"'
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response

@@ -36,6 +36,8 @@ SAMPLES = {
     "PUBLIC_BASE_URL": "https://shop.example",
     "ALLOW_PRIVATE_WEBHOOK_HOSTS": "1",
     "CLAIMS_SCAN_INTERVAL_SECONDS": "600",
+    "EVIDENCE_STORAGE_URL": "s3://claims-evidence/prod",
+    "EVIDENCE_S3_ENDPOINT_URL": "http://127.0.0.1:9000",
 }
 
 
