@@ -65,7 +65,7 @@ def ship(client, shop) -> None:
 
 def add_tracking_and_packing(app) -> bytes:
     """Carrier scans, and the merchant's packing photo and PDF on the parcel (as POST …/shipments/…/evidence
-    would store them); the photo's bytes."""
+    would store them); the photo's bytes as stored (re-encoded without metadata)."""
     packing = photo((20, 160, 40))
     with app.app_context():
         shipment = db.session.scalars(select(Shipment).where(Shipment.shipment_ref == "ful_1001_1")).one()
@@ -75,7 +75,7 @@ def add_tracking_and_packing(app) -> bytes:
         files = [inspect_upload("packing-scale.jpg", packing), inspect_upload("../invoice 1001.pdf", TINY_PDF)]
         store_evidence(shipment.shop_id, files, uploaded_by="merchant", shipment_id=shipment.id)
         db.session.commit()
-    return packing
+    return files[0].data
 
 
 @pytest.fixture()
