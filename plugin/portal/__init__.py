@@ -25,6 +25,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
@@ -156,6 +157,15 @@ def _find(shop: Shop, order_number: str, email: str) -> FoundOrder:
     if not is_clean(order_number) or not is_clean(email):
         raise OrderNotFoundError()
     return service.find_order(shop.id, order_number, email)
+
+
+@bp.get("")
+def single_shop() -> ResponseReturnValue:
+    """/claims on a one-shop installation: that shop's portal (with several shops, each has its own link)."""
+    ids = db.session.scalars(select(Shop.id).order_by(Shop.created_at).limit(2)).all()
+    if len(ids) == 1:
+        return redirect(url_for("portal.lookup", shop_id=ids[0]), 302)
+    return _not_found(None)
 
 
 @bp.route("/<shop_id>", methods=["GET", "POST"])

@@ -589,3 +589,10 @@ def test_hostile_branding_is_refused(client, shop, field, value):
     assert f"branding.{field}" in response.get_json()["error"]["fields"]
     page = client.get(f"/claims/{shop.shop.id}")
     assert "--accent" not in text(page) and "<img" not in text(page)
+
+
+def test_bare_claims_path_leads_to_the_only_shops_portal(client, shop, new_shop):
+    response = client.get("/claims")
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/claims/{shop.shop.id}")
+    new_shop("Second")
+    assert client.get("/claims").status_code == 404  # several shops: each gives shoppers its own link
