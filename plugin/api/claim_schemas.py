@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from plugin.api.protections import DateBound
+from plugin.api.protections import PageQuery
 from plugin.domain.claims import ClaimStatus, ClaimType, Resolution
 from plugin.schemas import (
     MAX_AMOUNT,
@@ -73,19 +73,11 @@ class MarkPaidRequestSchema(Schema):
     amount = MinorUnits(load_default=None, allow_none=True)
 
 
-class ClaimListQuery(Schema):
+class ClaimListQuery(PageQuery):
     status = fields.String(validate=validate.OneOf(CLAIM_STATUSES))
     type = fields.String(validate=validate.OneOf(CLAIM_TYPES))
     order_id = fields.String(validate=validate.Length(min=1, max=255))
     email = fields.String(validate=validate.Length(min=1, max=320))
-    created_gte = DateBound(data_key="created[gte]", end_of_day=False)
-    created_lte = DateBound(data_key="created[lte]", end_of_day=True)
-    limit = fields.Integer(
-        load_default=10,
-        validate=validate.Range(min=1, max=100, error="Must be a whole number from 1 to 100."),
-        error_messages={"invalid": "Must be a whole number from 1 to 100."},
-    )
-    starting_after = fields.String(validate=validate.Length(min=1, max=40))
 
 
 class EvidenceSchema(Schema):

@@ -51,9 +51,9 @@ class DateBound(fields.Field):
         return value.isoformat() if isinstance(value, datetime) else value
 
 
-class ProtectionListQuery(Schema):
-    order_id = fields.String(validate=validate.Length(min=1, max=255))
-    status = fields.String(validate=validate.OneOf(["active", "voided", "needs_review"]))
+class PageQuery(Schema):
+    """What every newest-first list takes: a creation window, a page size and a cursor."""
+
     created_gte = DateBound(data_key="created[gte]", end_of_day=False)
     created_lte = DateBound(data_key="created[lte]", end_of_day=True)
     limit = fields.Integer(
@@ -62,6 +62,11 @@ class ProtectionListQuery(Schema):
         error_messages={"invalid": "Must be a whole number from 1 to 100."},
     )
     starting_after = fields.String(validate=validate.Length(min=1, max=40))
+
+
+class ProtectionListQuery(PageQuery):
+    order_id = fields.String(validate=validate.Length(min=1, max=255))
+    status = fields.String(validate=validate.OneOf(["active", "voided", "needs_review"]))
 
 
 class ProtectionSchema(Schema):

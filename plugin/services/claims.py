@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from plugin.domain import claims as rules_
@@ -36,6 +36,7 @@ from plugin.extensions import db
 from plugin.models import Claim, ClaimMessage, Evidence, Payment, Policy, Protection, Shipment, Shop, utcnow
 from plugin.services import claim_events, claim_payouts
 from plugin.services.evidence import InspectedFile, earlier_matches, store_evidence
+from plugin.services.paging import fetch_page, page_window
 from plugin.services.settings import effective_settings
 
 log = logging.getLogger(__name__)
@@ -494,22 +495,16 @@ def list_claims(shop_id: str, query: ClaimFilter) -> tuple[list[Claim], bool]:
         statement = statement.where(Claim.order_id == normalise_order_number(query.order_id))
     if query.email is not None:
         statement = statement.where(Claim.email == normalise_email(query.email))
-    if query.created_gte is not None:
-        statement = statement.where(Claim.created_at >= query.created_gte)
-    if query.created_lte is not None:
-        statement = statement.where(Claim.created_at <= query.created_lte)
-    if query.starting_after is not None:
-        cursor = db.session.get(Claim, query.starting_after)
-        if cursor is None or cursor.shop_id != shop_id:
-            raise ValidationFailedError(fields={"starting_after": ["No such claim."]})
-        statement = statement.where(
-            or_(
-                Claim.created_at < cursor.created_at,
-                and_(Claim.created_at == cursor.created_at, Claim.id < cursor.id),
-            )
-        )
-    rows = list(db.session.scalars(statement.order_by(Claim.created_at.desc(), Claim.id.desc()).limit(query.limit + 1)))
-    return rows[: query.limit], len(rows) > query.limit
+    statement = page_window(
+        statement,
+        Claim,
+        shop_id=shop_id,
+        created_gte=query.created_gte,
+        created_lte=query.created_lte,
+        starting_after=query.starting_after,
+        noun="claim",
+    )
+    return fetch_page(statement, query.limit)
 
 
 def claim_evidence(claims: Sequence[Claim]) -> dict[str, list[Evidence]]:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from plugin.errors import NotFoundError, ValidationFailedError
+from plugin.errors import NotFoundError
 from plugin.extensions import db
 from plugin.models import Consent, Policy, Protection, Shipment
+from plugin.services.paging import fetch_page, page_window
 
 
 @dataclass(frozen=True)
@@ -88,24 +89,14 @@ def list_protections(shop_id: str, query: ProtectionFilter) -> ProtectionPage:
         statement = statement.where(Protection.order_id == query.order_id)
     if query.status is not None:
         statement = statement.where(Protection.status == query.status)
-    if query.created_gte is not None:
-        statement = statement.where(Protection.created_at >= query.created_gte)
-    if query.created_lte is not None:
-        statement = statement.where(Protection.created_at <= query.created_lte)
-    if query.starting_after is not None:
-        cursor = db.session.get(Protection, query.starting_after)
-        if cursor is None or cursor.shop_id != shop_id:
-            raise ValidationFailedError(fields={"starting_after": ["No such protection."]})
-        statement = statement.where(
-            or_(
-                Protection.created_at < cursor.created_at,
-                and_(Protection.created_at == cursor.created_at, Protection.id < cursor.id),
-            )
-        )
-    rows = list(
-        db.session.scalars(
-            statement.order_by(Protection.created_at.desc(), Protection.id.desc()).limit(query.limit + 1)
-        )
+    statement = page_window(
+        statement,
+        Protection,
+        shop_id=shop_id,
+        created_gte=query.created_gte,
+        created_lte=query.created_lte,
+        starting_after=query.starting_after,
+        noun="protection",
     )
-    page = rows[: query.limit]
-    return ProtectionPage(page, len(rows) > query.limit, order_relations(shop_id, page))
+    page, has_more = fetch_page(statement, query.limit)
+    return ProtectionPage(page, has_more, order_relations(shop_id, page))
