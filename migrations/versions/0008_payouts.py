@@ -2,7 +2,7 @@
 
 Revision ID: 0008_payouts
 Revises: 0007_claims
-Create Date: 2026-11-24
+Create Date: 2026-11-23
 """
 
 import sqlalchemy as sa

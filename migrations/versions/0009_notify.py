@@ -3,7 +3,7 @@ notice mark and its index on shipments.
 
 Revision ID: 0009_notify
 Revises: 0008_payouts
-Create Date: 2026-11-24
+Create Date: 2026-11-23
 """
 
 import sqlalchemy as sa
