@@ -142,12 +142,24 @@ def too_large(_error: RequestEntityTooLarge) -> ResponseReturnValue:
 # ---- step 1: find the order -----------------------------------------------------------------------------------
 
 
-def _hit_lookup_limit(shop_id: str) -> None:
-    """Count a lookup against every rate of RATE_LIMIT_CLAIM_LOOKUPS, per shop and client address."""
+def _hit_lookup_limit(shop_id: str, what: str = "claim_lookup") -> None:
+    """Count a lookup (or a write on a claim's status page) against every rate of RATE_LIMIT_CLAIM_LOOKUPS, per
+    shop or claim and client address."""
     limiter = current_app.extensions["rate_limiter"]
     for spec in _LIMIT_SEPARATOR.split(current_app.config["RATE_LIMIT_CLAIM_LOOKUPS"]):
         if spec.strip():
-            limiter.hit(spec.strip(), "claim_lookup", shop_id, request.remote_addr or "-")
+            limiter.hit(spec.strip(), what, shop_id, request.remote_addr or "-")
+
+
+def _limited_page(shop: Shop, limited: RateLimitedError) -> ResponseReturnValue:
+    """The 429 page, with Retry-After."""
+    t = TEXTS[page_language()]
+    log.info("claim portal requests limited", extra={"shop_id": shop.id, "path": request.path})
+    response = current_app.make_response(
+        _render("message.html", shop, 429, title=t["rate_limited_title"], message=t["rate_limited"])
+    )
+    response.headers.update(limited.headers)
+    return response
 
 
 def _find(shop: Shop, order_number: str, email: str) -> FoundOrder:
@@ -182,12 +194,7 @@ def lookup(shop_id: str) -> ResponseReturnValue:
     try:
         _hit_lookup_limit(shop.id)
     except RateLimitedError as limited:
-        log.info("claim portal lookups limited", extra={"shop_id": shop.id})
-        response = current_app.make_response(
-            _render("message.html", shop, 429, title=t["rate_limited_title"], message=t["rate_limited"])
-        )
-        response.headers.update(limited.headers)
-        return response
+        return _limited_page(shop, limited)
     try:
         found = _find(shop, values["order_number"], values["email"])
     except OrderNotFoundError:
@@ -467,6 +474,10 @@ def status_message(shop_id: str, token: str) -> ResponseReturnValue:
     claim = _claim_of(shop, token)
     if shop is None or claim is None:
         return _not_found(shop)
+    try:
+        _hit_lookup_limit(claim.id, "claim_status_write")  # replies and uploads: no flooding of a claim
+    except RateLimitedError as limited:
+        return _limited_page(shop, limited)
     t = TEXTS[page_language()]
     body = _one_newline(request.form.get("body", "")).strip()
     problem = None
@@ -490,6 +501,10 @@ def status_evidence(shop_id: str, token: str) -> ResponseReturnValue:
     claim = _claim_of(shop, token)
     if shop is None or claim is None:
         return _not_found(shop)
+    try:
+        _hit_lookup_limit(claim.id, "claim_status_write")
+    except RateLimitedError as limited:
+        return _limited_page(shop, limited)
     t = TEXTS[page_language()]
     try:
         uploads = _read_uploads(t)

@@ -596,3 +596,15 @@ def test_bare_claims_path_leads_to_the_only_shops_portal(client, shop, new_shop)
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/claims/{shop.shop.id}")
     new_shop("Second")
     assert client.get("/claims").status_code == 404  # several shops: each gives shoppers its own link
+
+
+def test_replies_on_a_status_page_are_rate_limited(app, client, shop, filed):
+    claim_id, link = filed
+    token = csrf(client.get(link))
+    for index in range(10):
+        assert client.post(f"{link}/messages", data={"csrf_token": token, "body": f"note {index}"}).status_code == 303
+    limited = client.post(f"{link}/messages", data={"csrf_token": token, "body": "one too many"})
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
+    with app.app_context():
+        stored = db.session.scalars(select(ClaimMessage.body).where(ClaimMessage.claim_id == claim_id)).all()
+    assert len(stored) == 10 and "one too many" not in stored
