@@ -115,28 +115,31 @@ def _shop_or_404(shop_id: str) -> Shop | None:
     return shop
 
 
-def _not_found(shop: Shop | None) -> ResponseReturnValue:
+def _message_page(shop: Shop | None, status: int, text: str, *, back_to_lookup: bool = True) -> ResponseReturnValue:
+    """A page that only says something: the texts `<text>_title` and `<text>` in the shopper's language."""
     t = TEXTS[page_language()]
-    here = url_for("portal.lookup", shop_id=shop.id) if shop is not None else None
-    return _render("message.html", shop, 404, title=t["not_found_title"], message=t["not_found"], here=here)
+    here = url_for("portal.lookup", shop_id=shop.id) if shop is not None and back_to_lookup else None
+    return _render("message.html", shop, status, title=t[f"{text}_title"], message=t[text], here=here)
+
+
+def _not_found(shop: Shop | None) -> ResponseReturnValue:
+    return _message_page(shop, 404, "not_found")
+
+
+def _shop_of_request() -> Shop | None:
+    return _shop_or_404((request.view_args or {}).get("shop_id", ""))
 
 
 @bp.errorhandler(CSRFError)
 def csrf_failed(_error: CSRFError) -> ResponseReturnValue:
     """A form without its token (or with a stale one): a page that says what to do, nothing changed."""
-    t = TEXTS[page_language()]
-    shop = _shop_or_404((request.view_args or {}).get("shop_id", ""))
-    here = url_for("portal.lookup", shop_id=shop.id) if shop is not None else None
-    return _render("message.html", shop, 400, title=t["csrf_title"], message=t["csrf"], here=here)
+    return _message_page(_shop_of_request(), 400, "csrf")
 
 
 @bp.errorhandler(RequestEntityTooLarge)
 def too_large(_error: RequestEntityTooLarge) -> ResponseReturnValue:
     """Uploads above the limit are refused before they are read whole."""
-    t = TEXTS[page_language()]
-    shop = _shop_or_404((request.view_args or {}).get("shop_id", ""))
-    here = url_for("portal.lookup", shop_id=shop.id) if shop is not None else None
-    return _render("message.html", shop, 413, title=t["too_large_title"], message=t["too_large"], here=here)
+    return _message_page(_shop_of_request(), 413, "too_large")
 
 
 # ---- step 1: find the order -----------------------------------------------------------------------------------
@@ -153,11 +156,8 @@ def _hit_lookup_limit(shop_id: str, what: str = "claim_lookup") -> None:
 
 def _limited_page(shop: Shop, limited: RateLimitedError) -> ResponseReturnValue:
     """The 429 page, with Retry-After."""
-    t = TEXTS[page_language()]
     log.info("claim portal requests limited", extra={"shop_id": shop.id, "path": request.path})
-    response = current_app.make_response(
-        _render("message.html", shop, 429, title=t["rate_limited_title"], message=t["rate_limited"])
-    )
+    response = current_app.make_response(_message_page(shop, 429, "rate_limited", back_to_lookup=False))
     response.headers.update(limited.headers)
     return response
 
