@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from plugin.domain.claims import ClaimStatus, Resolution, claim_transition
 from plugin.errors import ConflictError, NotFoundError, ValidationFailedError
@@ -92,12 +92,15 @@ def start_recovery(claim: Claim, now: datetime) -> None:
 
 
 def locked_claim(claim_id: str, shop_id: str | None = None) -> Claim | None:
-    """The claim, locked for the rest of the transaction on PostgreSQL (SQLite has one writer anyway)."""
+    """The claim, read afresh and held for the rest of the transaction: its row lock on PostgreSQL; on SQLite the
+    database's write lock, taken before the read so that two decisions cannot both read the old status."""
     statement = select(Claim).where(Claim.id == claim_id)
     if shop_id is not None:
         statement = statement.where(Claim.shop_id == shop_id)
     if db.session.get_bind().dialect.name == "postgresql":
         statement = statement.with_for_update()
+    else:
+        db.session.execute(text("UPDATE claims SET updated_at = updated_at WHERE id = :id"), {"id": claim_id})
     return db.session.scalars(statement.execution_options(populate_existing=True)).first()
 
 

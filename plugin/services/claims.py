@@ -375,12 +375,7 @@ def _file_claim(shop: Shop, request: ClaimRequest, files: Sequence[InspectedFile
 
 
 def _locked_claim(shop_id: str, claim_id: str) -> Claim:
-    statement = select(Claim).where(Claim.id == claim_id, Claim.shop_id == shop_id)
-    if db.session.get_bind().dialect.name == "postgresql":
-        statement = statement.with_for_update()
-    else:
-        db.session.execute(text("UPDATE claims SET updated_at = updated_at WHERE id = :id"), {"id": claim_id})
-    claim = db.session.scalars(statement.execution_options(populate_existing=True)).first()
+    claim = claim_payouts.locked_claim(claim_id, shop_id)
     if claim is None:
         raise NotFoundError("No such claim.")
     return claim
