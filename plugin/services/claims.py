@@ -170,11 +170,6 @@ def pick_shipment(order: FoundOrder, shipment_ref: str | None) -> Shipment:
     raise ValidationFailedError(fields={"shipment_id": [f"Not a parcel of this order; its parcels: {listed}."]})
 
 
-def claim_rules(shop: Shop) -> ClaimRules:
-    """The shop's claim rules."""
-    return ClaimRules.of(effective_settings(shop)["claims"])
-
-
 def _policy_of(shipment: Shipment) -> Policy | None:
     return db.session.scalars(select(Policy).where(Policy.shipment_id == shipment.id)).first()
 
@@ -205,14 +200,14 @@ def parcel_facts(shipment: Shipment, covered_value: int) -> ParcelFacts:
     )
 
 
-def _check_covered(shop: Shop, order: FoundOrder, shipment: Shipment) -> None:
+def _check_covered(order: FoundOrder, shipment: Shipment, scope: str) -> None:
     if shipment.cancelled_at is not None:
         raise ClaimError(ClaimRefused("not_protected", "This parcel's shipment was cancelled; nothing is covered."))
     protection = order.protection
     protected = protection is not None and protection.status == "active" and shipment.protection_id == protection.id
     if protected:
         return
-    if effective_settings(shop)["insurer"]["scope"] == "all_orders" and order.payment is not None:
+    if scope == "all_orders" and order.payment is not None:
         return
     raise ClaimError(ClaimRefused("not_protected", "This order was not bought with shipping protection."))
 
@@ -292,14 +287,15 @@ def file_claim(shop: Shop, request: ClaimRequest, files: Sequence[InspectedFile]
 
 
 def _file_claim(shop: Shop, request: ClaimRequest, files: Sequence[InspectedFile], now: datetime) -> Claim:
-    rules = claim_rules(shop)
+    settings = effective_settings(shop)
+    rules = ClaimRules.of(settings["claims"])
     email = normalise_email(request.email)
     order = find_order(shop.id, request.order_id, email)
     shipment = pick_shipment(order, request.shipment_ref)
     existing = _existing_claim(shipment)
     if existing is not None:
         raise ClaimExistsError(existing)
-    _check_covered(shop, order, shipment)
+    _check_covered(order, shipment, settings["insurer"]["scope"])
     if request.type is ClaimType.DELAYED and rules.delay_compensation <= 0:
         raise ClaimError(ClaimRefused("delay_cover_off", "This shop does not offer compensation for late parcels."))
     policy = _policy_of(shipment)
