@@ -190,14 +190,19 @@ def _address(value: Any) -> Destination | None:
     return Destination(country, region if province and iso_codes.is_region(region) else None, postal)
 
 
-def _address_key(payload: Mapping[str, Any]) -> str | None:
-    """A digest of the parcel's street address (for the repeat-address signal; the address itself is not kept)."""
+def _addresses(payload: Mapping[str, Any]) -> tuple[Any, ...]:
+    """Where a fulfillment says its parcel goes, best first: its destination, else the order's shipping address."""
     order = payload.get("order")
-    for candidate in (
+    return (
         payload.get("destination"),
         payload.get("shipping_address"),
         order.get("shipping_address") if isinstance(order, Mapping) else None,
-    ):
+    )
+
+
+def _address_key(payload: Mapping[str, Any]) -> str | None:
+    """A digest of the parcel's street address (for the repeat-address signal; the address itself is not kept)."""
+    for candidate in _addresses(payload):
         if isinstance(candidate, Mapping):
             line1 = _text(candidate.get("address1"))
             if line1:
@@ -207,12 +212,7 @@ def _address_key(payload: Mapping[str, Any]) -> str | None:
 
 def _destination(payload: Mapping[str, Any]) -> Destination | None:
     """The fulfillment's destination, else the order's shipping address (when the payload carries it)."""
-    order = payload.get("order")
-    for candidate in (
-        payload.get("destination"),
-        payload.get("shipping_address"),
-        order.get("shipping_address") if isinstance(order, Mapping) else None,
-    ):
+    for candidate in _addresses(payload):
         destination = _address(candidate)
         if destination is not None:
             return destination

@@ -38,6 +38,7 @@ from plugin.services import claim_events, claim_payouts
 from plugin.services.evidence import InspectedFile, earlier_matches, store_evidence
 from plugin.services.paging import fetch_page, page_window
 from plugin.services.settings import effective_settings
+from plugin.services.shipments import policy_of
 
 log = logging.getLogger(__name__)
 
@@ -170,10 +171,6 @@ def pick_shipment(order: FoundOrder, shipment_ref: str | None) -> Shipment:
     raise ValidationFailedError(fields={"shipment_id": [f"Not a parcel of this order; its parcels: {listed}."]})
 
 
-def _policy_of(shipment: Shipment) -> Policy | None:
-    return db.session.scalars(select(Policy).where(Policy.shipment_id == shipment.id)).first()
-
-
 def _covered_value(shipment: Shipment, policy: Policy | None, order: FoundOrder) -> int:
     """What the parcel is covered for: its policy's sum insured; else its items' value; else the order's value."""
     if policy is not None and policy.status != PolicyStatus.CANCELLED:
@@ -261,11 +258,6 @@ def _recent_order_values(shop_id: str) -> list[int]:
     ]
 
 
-def address_key(shipment: Shipment) -> str | None:
-    """A digest standing for the parcel's address (its full address when the store sent one)."""
-    return shipment.address_key
-
-
 def file_claim(shop: Shop, request: ClaimRequest, files: Sequence[InspectedFile], now: datetime) -> Claim:
     """Judge and record a claim with its evidence, decide it, queue what follows; commit. Refusals record nothing."""
     try:
@@ -298,7 +290,7 @@ def _file_claim(shop: Shop, request: ClaimRequest, files: Sequence[InspectedFile
     _check_covered(order, shipment, settings["insurer"]["scope"])
     if request.type is ClaimType.DELAYED and rules.delay_compensation <= 0:
         raise ClaimError(ClaimRefused("delay_cover_off", "This shop does not offer compensation for late parcels."))
-    policy = _policy_of(shipment)
+    policy = policy_of(shipment)
     covered = _covered_value(shipment, policy, order)
     parcel = parcel_facts(shipment, covered)
     try:
