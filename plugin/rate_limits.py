@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, request
-from limits import RateLimitItem, parse
+from limits import RateLimitItem, parse_many
 from limits.errors import StorageError
 from limits.storage import storage_from_string
 from limits.strategies import SlidingWindowCounterRateLimiter
@@ -74,13 +74,13 @@ class RateLimiter:
             else SlidingWindowCounterRateLimiter(storage_from_string(storage_uri, wrap_exceptions=True))
         )
         self._namespace = namespace
-        self._items: dict[str, RateLimitItem] = {}
+        self._items: dict[str, list[RateLimitItem]] = {}
 
-    def _item(self, spec: str) -> RateLimitItem:
-        item = self._items.get(spec)
-        if item is None:
-            item = self._items[spec] = parse(spec)
-        return item
+    def _rates(self, spec: str) -> list[RateLimitItem]:
+        items = self._items.get(spec)
+        if items is None:
+            items = self._items[spec] = parse_many(spec)
+        return items
 
     def _retry_after(self, item: RateLimitItem, identifiers: tuple[str, ...]) -> float | None:
         if self._local is not None:
@@ -98,10 +98,12 @@ class RateLimiter:
             return None
 
     def hit(self, spec: str, *identifiers: str) -> None:
-        """Count one request; RateLimitedError (with Retry-After) once the limit is passed."""
-        retry_after = self._retry_after(self._item(spec), (self._namespace, *identifiers))
-        if retry_after is not None:
-            raise RateLimitedError(headers={"Retry-After": str(max(1, math.ceil(retry_after)))})
+        """Count one request against each rate of `spec` ("300/minute", or "10/minute;50/hour"); RateLimitedError
+        (with Retry-After) once one of them is passed."""
+        for item in self._rates(spec):
+            retry_after = self._retry_after(item, (self._namespace, *identifiers))
+            if retry_after is not None:
+                raise RateLimitedError(headers={"Retry-After": str(max(1, math.ceil(retry_after)))})
 
 
 def per_key_and_address(config_key: str) -> Callable[[F], F]:

@@ -7,7 +7,6 @@ The rules are the API's (plugin.services.claims): the same refusals, shown as wo
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,7 +54,6 @@ MAX_EMAIL = 320
 # The claim form has a field per item line of a parcel (up to 500) besides its own few.
 MAX_PORTAL_FORM_PARTS = 600
 UPLOAD_ENDPOINTS = frozenset({"portal.claim_form", "portal.status_evidence"})
-_LIMIT_SEPARATOR = re.compile(r"[,;|]")
 
 
 @bp.url_value_preprocessor
@@ -148,10 +146,8 @@ def too_large(_error: RequestEntityTooLarge) -> ResponseReturnValue:
 def _hit_lookup_limit(shop_id: str, what: str = "claim_lookup") -> None:
     """Count a lookup (or a write on a claim's status page) against every rate of RATE_LIMIT_CLAIM_LOOKUPS, per
     shop or claim and client address."""
-    limiter = current_app.extensions["rate_limiter"]
-    for spec in _LIMIT_SEPARATOR.split(current_app.config["RATE_LIMIT_CLAIM_LOOKUPS"]):
-        if spec.strip():
-            limiter.hit(spec.strip(), what, shop_id, request.remote_addr or "-")
+    rates = current_app.config["RATE_LIMIT_CLAIM_LOOKUPS"]
+    current_app.extensions["rate_limiter"].hit(rates, what, shop_id, request.remote_addr or "-")
 
 
 def _limited_page(shop: Shop, limited: RateLimitedError) -> ResponseReturnValue:
