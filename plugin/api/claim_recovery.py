@@ -16,6 +16,7 @@ from plugin.models import Claim, utcnow
 from plugin.schemas import MinorUnits, Text
 from plugin.services import claim_payouts
 from plugin.services import claims as service
+from plugin.services.evidence import evidence_of_claim
 
 bp = Blueprint(
     "claim_recovery",
@@ -39,7 +40,7 @@ class RecoveryRequestSchema(Schema):
 
 
 def _claim_response(claim: Claim) -> Response:
-    return jsonify(claim_body(claim, service.claim_evidence([claim])[claim.id]))
+    return jsonify(claim_body(claim, evidence_of_claim(claim)))
 
 
 def _known(claim_id: str) -> None:

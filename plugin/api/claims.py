@@ -30,7 +30,7 @@ from plugin.domain.claims import AffectedItem, ClaimType, Resolution
 from plugin.errors import ValidationFailedError
 from plugin.models import utcnow
 from plugin.services import claims as service
-from plugin.services.evidence import inspect_uploads
+from plugin.services.evidence import claim_evidence, evidence_of_claim, inspect_uploads
 from plugin.validation import flatten_errors
 
 bp = Blueprint("claims", __name__, url_prefix="/api/v1/claims", description="Claims on parcels.")
@@ -86,7 +86,7 @@ def _load(schema: Any, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _claim_response(claim: Any, status: int = 200) -> Response:
-    evidence = service.claim_evidence([claim])[claim.id]
+    evidence = evidence_of_claim(claim)
     response = jsonify(claim_body(claim, evidence))
     response.status_code = status
     return response
@@ -150,7 +150,7 @@ def add_evidence(claim_id: str) -> Response:
 def index(**query: Any) -> dict[str, Any]:
     """The shop's claims, newest first, filtered by status, type, order or email; page on with `starting_after`."""
     rows, has_more = service.list_claims(current_snapshot().id, service.ClaimFilter(**query))
-    evidence = service.claim_evidence(rows)
+    evidence = claim_evidence(rows)
     return {"object": "list", "data": [claim_body(row, evidence[row.id]) for row in rows], "has_more": has_more}
 
 
@@ -248,5 +248,5 @@ def evidence_file(claim_id: str, evidence_id: str) -> Response:
 def evidence_index(claim_id: str) -> dict[str, Any]:
     """The claim's evidence, described (each file at its own URL)."""
     claim = service.get_claim(current_snapshot().id, claim_id)
-    rows = service.claim_evidence([claim])[claim.id]
+    rows = evidence_of_claim(claim)
     return {"object": "list", "data": [evidence_body(row) for row in rows], "has_more": False}

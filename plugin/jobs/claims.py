@@ -12,14 +12,12 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
 from plugin.domain.jobs import JobStatus
 from plugin.extensions import db
 from plugin.insurers.base import ClaimFile, ClaimFiling, ClaimsNotSupportedError, FiledClaim, InsurerError
 from plugin.jobs.base import FailJob, JobError, JobKind, JobView, RetryJob, with_lost_answer_retries
 from plugin.jobs.policies import _insurer, _insurer_call
-from plugin.models import Claim, Evidence, Payment, Policy, Shipment, Shop
+from plugin.models import Claim, Payment, Policy, Shipment, Shop
 from plugin.payments.stripe_api import StripeApi, StripeApiError, StripeRefundAnswer
 from plugin.services import claim_events, claim_payouts
 from plugin.services.claim_payouts import (
@@ -33,7 +31,7 @@ from plugin.services.claim_payouts import (
     recovery_key,
     refund_key,
 )
-from plugin.services.evidence import read_evidence
+from plugin.services.evidence import evidence_of_claim, read_evidence
 from plugin.services.settings import read_secrets
 
 log = logging.getLogger(__name__)
@@ -148,9 +146,7 @@ def refund_failed(
 
 def _filing(claim: Claim, policy: Policy) -> ClaimFiling:
     shipment = db.session.get(Shipment, claim.shipment_id)
-    evidence = db.session.scalars(
-        select(Evidence).where(Evidence.claim_id == claim.id).order_by(Evidence.created_at, Evidence.id)
-    )
+    evidence = evidence_of_claim(claim)
     files = tuple(
         ClaimFile(row.filename or f"{row.id}.{row.kind}", row.content_type, read_evidence(row)) for row in evidence
     )

@@ -39,7 +39,7 @@ from plugin.portal import access
 from plugin.portal.texts import HTML_LANG, LANGUAGE_NAMES, LANGUAGES, TEXTS, page_language, refusal_text
 from plugin.services import claims as service
 from plugin.services.claims import ClaimExistsError, ClaimRequest, FoundOrder, OrderNotFoundError
-from plugin.services.evidence import MAX_FILE_BYTES, MAX_FILES, inspect_uploads
+from plugin.services.evidence import MAX_FILE_BYTES, MAX_FILES, evidence_of_claim, inspect_uploads
 from plugin.services.settings import effective_settings
 from plugin.services.shops import get_shop
 from plugin.terms import money
@@ -432,7 +432,7 @@ def _render_status(shop: Shop, claim: Claim, token: str, status: int = 200, **co
     language = page_language()
     t = TEXTS[language]
     shipment = db.session.get(Shipment, claim.shipment_id)
-    evidence = service.claim_evidence([claim])[claim.id]
+    evidence = evidence_of_claim(claim)
     return _render(
         "status.html",
         shop,

@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
 from plugin.api.claim_presenters import claim_body
 from plugin.extensions import db
-from plugin.models import Claim, ClaimMessage, Evidence, Shop
+from plugin.models import Claim, ClaimMessage, Shop
 from plugin.services import notifications, webhooks
+from plugin.services.evidence import evidence_of_claim
 
 log = logging.getLogger(__name__)
 _PENDING = "claim_events.pending"
@@ -51,11 +52,7 @@ def publish(claim: Claim, types: set[str], now: datetime) -> None:
     if shop is None:
         return
     created = "claim.created" in types
-    evidence = list(
-        db.session.scalars(
-            select(Evidence).where(Evidence.claim_id == claim.id).order_by(Evidence.created_at, Evidence.id)
-        )
-    )
+    evidence = evidence_of_claim(claim)
     webhooks.emit(shop.id, "claim.created" if created else "claim.updated", claim_body(claim, evidence), now)
     queued = notifications.queue_claim_emails(shop, claim, created, now)
     log.info("claim notices queued", extra={"claim": claim.id, "status": claim.status, "emails": queued})

@@ -490,18 +490,6 @@ def list_claims(shop_id: str, query: ClaimFilter) -> tuple[list[Claim], bool]:
     return fetch_page(statement, query.limit)
 
 
-def claim_evidence(claims: Sequence[Claim]) -> dict[str, list[Evidence]]:
-    """The evidence of these claims, by claim id, oldest first (one query)."""
-    ids = [claim.id for claim in claims]
-    found: dict[str, list[Evidence]] = {claim_id: [] for claim_id in ids}
-    if ids:
-        for row in db.session.scalars(
-            select(Evidence).where(Evidence.claim_id.in_(ids)).order_by(Evidence.created_at, Evidence.id)
-        ):
-            found[row.claim_id or ""].append(row)
-    return found
-
-
 def add_claim_evidence(shop_id: str, claim_id: str, files: Sequence[InspectedFile], by: str) -> list[Evidence]:
     """More files for a claim (the merchant's, or the shopper's from the portal); reused ones raise a signal."""
     claim = _locked_claim(shop_id, claim_id)

@@ -51,7 +51,7 @@ from plugin.services.dossier_facts import (
     money,
 )
 from plugin.services.dossier_summary import render_pdf, render_text
-from plugin.services.evidence import read_evidence
+from plugin.services.evidence import evidence_of_claim, read_evidence
 
 log = logging.getLogger(__name__)
 
@@ -190,11 +190,7 @@ def _tracking(shipment_id: str) -> list[TrackingFacts]:
 
 def _evidence_rows(claim: Claim) -> list[tuple[str, Evidence]]:
     """The parcel's packing files first (before shipping), then the claim's (on arrival), each oldest first."""
-    claim_rows = list(
-        db.session.scalars(
-            select(Evidence).where(Evidence.claim_id == claim.id).order_by(Evidence.created_at, Evidence.id)
-        )
-    )
+    claim_rows = evidence_of_claim(claim)
     taken = {row.id for row in claim_rows}
     packing_rows = [
         row

@@ -18,7 +18,7 @@ from plugin.domain.ids import new_id, random_token
 from plugin.errors import ValidationFailedError
 from plugin.evidence_storage import StoredFileMissingError, current_storage
 from plugin.extensions import db
-from plugin.models import Evidence
+from plugin.models import Claim, Evidence
 from plugin.services.pdf_scan import scan_pdf
 
 log = logging.getLogger(__name__)
@@ -292,3 +292,20 @@ def earlier_matches(shop_id: str, files: Sequence[InspectedFile], exclude_claim:
     reused_at = {index for index, file in enumerate(files) if file.sha256 in seen}
     reused = {files[index].filename or f"file {index + 1}": seen[files[index].sha256] for index in sorted(reused_at)}
     return EvidenceMatches(reused, _similar(shop_id, files, exclude_claim, reused_at))
+
+
+def claim_evidence(claims: Sequence[Claim]) -> dict[str, list[Evidence]]:
+    """The evidence of these claims, by claim id, oldest first (one query)."""
+    ids = [claim.id for claim in claims]
+    found: dict[str, list[Evidence]] = {claim_id: [] for claim_id in ids}
+    if ids:
+        for row in db.session.scalars(
+            select(Evidence).where(Evidence.claim_id.in_(ids)).order_by(Evidence.created_at, Evidence.id)
+        ):
+            found[row.claim_id or ""].append(row)
+    return found
+
+
+def evidence_of_claim(claim: Claim) -> list[Evidence]:
+    """One claim's evidence, oldest first."""
+    return claim_evidence([claim])[claim.id]
