@@ -99,7 +99,7 @@ def _configure_openapi(app: Flask) -> None:
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints. Nothing happens at import time."""
-    from plugin import cli, demo, health, iso_codes, portal, rate_limits, terms
+    from plugin import admin, cli, demo, health, i18n, iso_codes, portal, rate_limits, terms
     from plugin.api import register as register_api
     from plugin.config import from_environment, load_config
     from plugin.crypto import SecretBox
@@ -152,10 +152,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(terms.bp)
     app.register_blueprint(demo.bp)
     app.register_blueprint(portal.bp)
+    i18n.init_app(app)
+    admin.init_app(app)
     # Forms and same-origin pages carry CSRF tokens; machine endpoints authenticate with keys or signatures.
     csrf.init_app(app)
     for name, blueprint in app.blueprints.items():
-        if name not in {"demo", "portal"}:
+        if name not in {"demo", "portal", "admin"}:
             csrf.exempt(blueprint)
     cli.register(app)
     iso_codes.warm_up()

@@ -15,7 +15,9 @@ from werkzeug.serving import run_simple
 from plugin.demo import demo_webhook_secret
 from plugin.extensions import db
 from plugin.models import Shop, ShopSecret, utcnow
+from plugin.services import audit
 from plugin.services.shops import CreatedShop, ShopInputError, create_shop, get_shop, roll_keys
+from plugin.services.users import UserInputError, create_user, find_by_email, set_password
 
 DEMO_SECRET_KEY = "demo.secret_key"  # noqa: S105 - a name: the demo shop's key, kept encrypted so `demo` can show it
 
@@ -230,9 +232,51 @@ def scan_command(shop_id: str | None) -> None:
     click.echo(json.dumps(scan_tracking(utcnow(), shop_id).report()))
 
 
+users_cli = AppGroup("users", help="Create the people who sign in to the admin, and set their passwords.")
+
+
+@users_cli.command("create")
+@click.option("--shop", "shop_id", required=True, help="The shop's id (shop_…).")
+@click.option("--email", required=True, help="The address the person signs in with (unique on this server).")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help="At least 12 characters.")
+@click.option("--role", type=click.Choice(["owner", "staff"]), default="owner", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def users_create_command(shop_id: str, email: str, password: str, role: str, as_json: bool) -> None:
+    """Add a user to a shop: owners change settings, keys and users; staff work the queues."""
+    shop = get_shop(shop_id)
+    if shop is None:
+        raise click.BadParameter(f"no shop {shop_id!r}", param_hint="--shop")
+    try:
+        user = create_user(shop, email, password, role)
+    except UserInputError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    audit.record(shop.id, "cli", "user.created", utcnow(), target=user.id, after={"email": user.email, "role": role})
+    db.session.commit()
+    data = {"id": user.id, "shop": shop.id, "email": user.email, "role": user.role}
+    click.echo(json.dumps(data) if as_json else f"Created {user.role} {user.email} ({user.id}) for {shop.name}.")
+
+
+@users_cli.command("set-password")
+@click.option("--email", required=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help="At least 12 characters.")
+def users_set_password_command(email: str, password: str) -> None:
+    """Set a user's password (ends their sessions and any lock-out), e.g. when no email server is set up."""
+    user = find_by_email(email)
+    if user is None:
+        raise click.BadParameter(f"no user {email!r}", param_hint="--email")
+    try:
+        set_password(user, password)
+    except UserInputError as exc:
+        raise click.BadParameter(str(exc), param_hint="--password") from exc
+    audit.record(user.shop_id, "cli", "user.password_set", utcnow(), target=user.id)
+    db.session.commit()
+    click.echo(f"Password of {user.email} changed.")
+
+
 def register(app: Flask) -> None:
     """Add the project's commands to `flask --app plugin …`."""
     app.cli.add_command(shops_cli)
+    app.cli.add_command(users_cli)
     app.cli.add_command(stripe_cli)
     app.cli.add_command(worker_command)
     app.cli.add_command(policies_cli)

@@ -29,13 +29,13 @@ def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _seconds(environ: Mapping[str, str], name: str, default: int) -> int:
-    """A whole, positive number of seconds from the environment."""
+def _seconds(environ: Mapping[str, str], name: str, default: int, unit: str = "seconds") -> int:
+    """A whole, positive number (of seconds, or of `unit`) from the environment."""
     value = (environ.get(name) or "").strip()
     if not value:
         return default
     if not value.isdigit() or int(value) <= 0:
-        raise ConfigurationError(f"{name} must be a whole number of seconds above 0, not {value!r}")
+        raise ConfigurationError(f"{name} must be a whole number of {unit} above 0, not {value!r}")
     return int(value)
 
 
@@ -173,6 +173,11 @@ def load_config(environ: Mapping[str, str], instance_path: str) -> dict[str, Any
         "STRIPE_API_BASE": environ.get("STRIPE_API_BASE", "https://api.stripe.com"),
         "RATE_LIMIT_QUOTES": environ.get("RATE_LIMIT_QUOTES", "300/minute"),
         "RATE_LIMIT_CLAIM_LOOKUPS": _rates(environ, "RATE_LIMIT_CLAIM_LOOKUPS", "10/minute;50/hour"),
+        # Sign-in and password-reset attempts per client address (each account also locks after 5 failures).
+        "RATE_LIMIT_ADMIN_LOGINS": _rates(environ, "RATE_LIMIT_ADMIN_LOGINS", "20/minute;200/hour"),
+        # An admin session ends after this long without a request, and in any case this long after signing in.
+        "ADMIN_SESSION_IDLE_MINUTES": _seconds(environ, "ADMIN_SESSION_IDLE_MINUTES", 60, "minutes"),
+        "ADMIN_SESSION_MAX_HOURS": _seconds(environ, "ADMIN_SESSION_MAX_HOURS", 12, "hours"),
         "RATELIMIT_STORAGE_URI": environ.get("RATE_LIMIT_STORAGE_URI", "memory://"),
         "RATE_LIMIT_KEY_PREFIX": environ.get("RATE_LIMIT_KEY_PREFIX", "plugin"),
         "ALLOW_PRIVATE_INSURER_HOSTS": _flag(environ, "ALLOW_PRIVATE_INSURER_HOSTS", False),

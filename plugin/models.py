@@ -527,3 +527,41 @@ class ScheduledTask(Model):
 
     name: Mapped[str] = mapped_column(String(60), primary_key=True)
     last_run_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class User(Model):
+    """A member of a shop's staff who signs in to the admin; emails are unique per server."""
+
+    __tablename__ = "users"
+    __table_args__ = (Index("ix_users_shop_id", "shop_id"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # usr_…
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(320), unique=True)  # lower case
+    password_hash: Mapped[str] = mapped_column(String(255))  # Argon2id, in its PHC string form
+    role: Mapped[str] = mapped_column(String(10))  # "owner" | "staff"
+    locale: Mapped[str | None] = mapped_column(String(10), nullable=True)  # unset until the user chooses
+    # Bumped when the password changes or the user is signed out everywhere: older sessions stop working.
+    session_epoch: Mapped[int] = mapped_column(default=0)
+    failed_logins: Mapped[int] = mapped_column(default=0)  # consecutive, reset by a sign-in
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class AuditEntry(Model):
+    """One change made to a shop, by whom and when, with the values before and after."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_shop_id_created_at", "shop_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(db.Integer, "sqlite"), primary_key=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    # Who: "user:<usr_…> <email>" for a person, "api_key:<display>" for the API, "cli" for a command.
+    actor: Mapped[str] = mapped_column(String(400))
+    action: Mapped[str] = mapped_column(String(60))  # "settings.updated", "keys.rolled", "user.created", …
+    target: Mapped[str | None] = mapped_column(String(255), nullable=True)  # the changed object's id, if any
+    before: Mapped[Any] = mapped_column(JsonDocument, nullable=True)
+    after: Mapped[Any] = mapped_column(JsonDocument, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

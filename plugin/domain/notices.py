@@ -23,11 +23,25 @@ class Notice(StrEnum):
     PARCEL_DELAYED = "parcel_delayed"  # to the shopper: the delay compensation can be claimed
     MERCHANT_CLAIM_REVIEW = "merchant_claim_review"
     MERCHANT_TRACKING_STALLED = "merchant_tracking_stalled"
+    ADMIN_PASSWORD_RESET = "admin_password_reset"  # noqa: S105 - a name. To a staff user: the link to set a new password
 
 
 LOCALES = ("en", "zh")
 
 _CATALOGUE: dict[Notice, dict[str, tuple[str, str]]] = {
+    Notice.ADMIN_PASSWORD_RESET: {
+        "en": (
+            "Reset your password ({shop})",
+            "Hello,\n\nSomeone asked to reset the password of {email} for the {shop} shipping-protection admin. "
+            "To choose a new password, open this link within an hour:\n\n{link}\n\nIf it was not you, ignore "
+            "this email: your password stays as it is.",
+        ),
+        "zh": (
+            "重置您的密码（{shop}）",
+            "您好：\n\n有人申请重置 {shop} 运输保障后台账户 {email} 的密码。请在一小时内打开以下链接设置新密码：\n\n"
+            "{link}\n\n如果这不是您本人的操作，请忽略此邮件，您的密码不会改变。",
+        ),
+    },
     Notice.CLAIM_RECEIVED: {
         "en": (
             "We received your claim {claim} ({shop})",
@@ -146,7 +160,7 @@ _PORTAL_LINE = {
     "en": "\n\nFile a claim: {link}",
     "zh": "\n\n提交理赔申请：{link}",
 }
-_MERCHANT = (Notice.MERCHANT_CLAIM_REVIEW, Notice.MERCHANT_TRACKING_STALLED)
+_MERCHANT = (Notice.MERCHANT_CLAIM_REVIEW, Notice.MERCHANT_TRACKING_STALLED, Notice.ADMIN_PASSWORD_RESET)
 _INVITES = (Notice.PARCEL_STALLED, Notice.PARCEL_DELAYED)
 
 

@@ -20,7 +20,7 @@ from plugin.domain.claims import ClaimStatus
 from plugin.domain.notices import Notice, format_amount, locale_of, render
 from plugin.extensions import db
 from plugin.iso_codes import currency_exponent
-from plugin.models import Claim, ClaimMessage, Consent, Payment, Protection, Shipment, Shop
+from plugin.models import Claim, ClaimMessage, Consent, Payment, Protection, Shipment, Shop, User
 from plugin.services import jobs
 from plugin.services.settings import effective_settings
 
@@ -180,6 +180,37 @@ def _message_id(key: str, sender: str) -> str:
     return f"<{hashlib.sha256(key.encode()).hexdigest()[:40]}@{domain}>"
 
 
+def _envelope(
+    recipient: str, subject: str, body: str, locale: str, key: str, config: Mapping[str, Any]
+) -> EmailMessage:
+    email = EmailMessage()
+    email["From"] = config["MAIL_FROM"]
+    email["To"] = recipient
+    email["Subject"] = subject
+    email["Date"] = formatdate(usegmt=True)
+    email["Message-ID"] = _message_id(key, config["MAIL_FROM"])
+    email["Auto-Submitted"] = "auto-generated"
+    email["Content-Language"] = locale_of(locale)
+    email.set_content(body)
+    return email
+
+
+def _password_reset_email(
+    shop: Shop, payload: Mapping[str, Any], key: str, config: Mapping[str, Any]
+) -> Composed | None:
+    """A staff user's reset link, signed now (the job holds no token) and pointing at PUBLIC_BASE_URL only."""
+    from plugin.services.users import reset_token
+
+    user = db.session.get(User, payload.get("user"))
+    base = config.get("PUBLIC_BASE_URL")
+    if user is None or user.shop_id != shop.id or not base:
+        return None
+    link = f"{base}/admin/reset/{reset_token(user, quote_signing_keys(config))}"
+    locale = user.locale or str(payload.get("locale") or "en")
+    subject, body = render(Notice.ADMIN_PASSWORD_RESET, locale, {"shop": shop.name, "email": user.email, "link": link})
+    return Composed(_envelope(user.email, subject, body, locale, key, config), Notice.ADMIN_PASSWORD_RESET, None)
+
+
 def compose_email(payload: Mapping[str, Any], shop_id: str, key: str, config: Mapping[str, Any]) -> Composed | None:
     """The email a job asks for, from the rows as they are now; None when there is nobody to send it to (an
     erased shopper, no merchant address) or its subject is gone."""
@@ -187,6 +218,8 @@ def compose_email(payload: Mapping[str, Any], shop_id: str, key: str, config: Ma
     shop = db.session.get(Shop, shop_id)
     if shop is None:
         return None
+    if notice is Notice.ADMIN_PASSWORD_RESET:
+        return _password_reset_email(shop, payload, key, config)
     settings = effective_settings(shop)
     claim = db.session.get(Claim, payload["claim"]) if payload.get("claim") else None
     shipment = db.session.get(Shipment, payload["shipment"]) if payload.get("shipment") else None
@@ -217,16 +250,8 @@ def compose_email(payload: Mapping[str, Any], shop_id: str, key: str, config: Ma
         elif claim is not None:
             link = base + status_path(claim.id, shop.id, quote_signing_keys(config))
     subject, body = render(notice, locale, params, link)
-    email = EmailMessage()
-    email["From"] = config["MAIL_FROM"]
-    email["To"] = recipient
-    email["Subject"] = subject
-    email["Date"] = formatdate(usegmt=True)
-    email["Message-ID"] = _message_id(key, config["MAIL_FROM"])
-    email["Auto-Submitted"] = "auto-generated"
-    email["Content-Language"] = locale_of(locale)
+    email = _envelope(recipient, subject, body, locale, key, config)
     reply_to = settings["notifications"]["merchant_email"]
     if reply_to and notice not in MERCHANT_NOTICES:
         email["Reply-To"] = reply_to  # the shopper's answer reaches the shop, not a no-reply box
-    email.set_content(body)
     return Composed(email, notice, claim.id if claim is not None else None)

@@ -1,0 +1,200 @@
+"""Staff users of a shop: creation, sign-in with lock-out, and password resets by signed, single-use links."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import func, select
+
+from plugin.domain.ids import new_id
+from plugin.extensions import db
+from plugin.models import Shop, User
+
+log = logging.getLogger(__name__)
+
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 1024  # Argon2 hashes any length; this only stops a megabyte "password" costing CPU
+MAX_EMAIL_LENGTH = 320
+# Five wrong passwords in a row lock the account for 15 minutes (the next failures lengthen nothing: an
+# attacker cannot keep a merchant out for longer than the window by trying more).
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
+RESET_LINK_MAX_AGE_SECONDS = 3600
+_RESET_SALT = "admin-password-reset"
+_hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
+# Verified against when the email is unknown, so a wrong address costs the same time as a wrong password.
+_DUMMY_HASH = _hasher.hash("not a password of anyone")
+
+
+class Role(StrEnum):
+    """What a user may do: owners change settings, keys and users; staff work the queues."""
+
+    OWNER = "owner"
+    STAFF = "staff"
+
+
+class UserInputError(ValueError):
+    """A user could not be created or changed as asked (the message says why)."""
+
+
+class SignInRefused(Exception):
+    """Wrong email or password, or a locked account: the caller shows the same words for the first two."""
+
+    def __init__(self, locked_until: datetime | None = None) -> None:
+        super().__init__("sign-in refused")
+        self.locked_until = locked_until
+
+
+def normalize_email(email: str) -> str:
+    """Emails compare case-insensitively and without surrounding spaces."""
+    return email.strip().lower()
+
+
+def check_password(password: str) -> None:
+    """Raise UserInputError unless the password is long enough to resist guessing."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserInputError(f"The password must have at least {MIN_PASSWORD_LENGTH} characters.")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise UserInputError(f"The password must have at most {MAX_PASSWORD_LENGTH} characters.")
+
+
+def _check_email(email: str) -> str:
+    address = normalize_email(email)
+    local, _, domain = address.partition("@")
+    if not local or "." not in domain or len(address) > MAX_EMAIL_LENGTH or any(c.isspace() for c in address):
+        raise UserInputError("Give a valid email address, such as owner@example.com.")
+    return address
+
+
+def create_user(shop: Shop, email: str, password: str, role: str) -> User:
+    """Add a user to the shop (in the caller's transaction); emails are unique across the server."""
+    address = _check_email(email)
+    try:
+        chosen = Role(role)
+    except ValueError:
+        raise UserInputError("The role must be owner or staff.") from None
+    check_password(password)
+    if db.session.scalar(select(User.id).where(User.email == address)) is not None:
+        raise UserInputError("A user with this email already exists.")
+    user = User(
+        id=new_id("usr"),
+        shop_id=shop.id,
+        email=address,
+        password_hash=_hasher.hash(password),
+        role=chosen.value,
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def find_by_email(email: str) -> User | None:
+    """The user with this address, if any."""
+    return db.session.scalar(select(User).where(User.email == normalize_email(email)))
+
+
+def authenticate(email: str, password: str, now: datetime) -> User:
+    """The user whose email and password these are; SignInRefused otherwise, counting toward the lock-out.
+
+    The caller commits either way: a failure's count must persist."""
+    user = find_by_email(email) if len(email) <= MAX_EMAIL_LENGTH else None
+    if user is None or len(password) > MAX_PASSWORD_LENGTH:
+        _verify(_DUMMY_HASH, password[:MAX_PASSWORD_LENGTH])
+        raise SignInRefused()
+    # Lock the row: two wrong passwords at once must both count.
+    user = db.session.scalar(select(User).where(User.id == user.id).with_for_update()) or user
+    if user.locked_until is not None and user.locked_until > now:
+        raise SignInRefused(locked_until=user.locked_until)
+    if not _verify(user.password_hash, password):
+        user.failed_logins += 1
+        if user.failed_logins >= MAX_FAILED_LOGINS:
+            user.locked_until = now + LOCKOUT
+            user.failed_logins = 0
+            log.warning("admin account locked after failed sign-ins", extra={"user": user.id})
+            raise SignInRefused(locked_until=user.locked_until)
+        raise SignInRefused()
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return user
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def set_password(user: User, password: str) -> None:
+    """Change the password; every existing session of the user ends."""
+    check_password(password)
+    user.password_hash = _hasher.hash(password)
+    user.session_epoch += 1
+    user.failed_logins = 0
+    user.locked_until = None
+
+
+# ---- password reset links -----------------------------------------------------------------------------------
+
+
+def _reset_serializer(secrets: Sequence[str]) -> URLSafeTimedSerializer:
+    # Newest key first in ours; itsdangerous signs with the last of its list and verifies with all.
+    return URLSafeTimedSerializer(list(reversed(secrets)), salt=_RESET_SALT)
+
+
+def _hash_fingerprint(user: User) -> str:
+    # The link names the password it replaces: once used (the hash changes), it stops working.
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def reset_token(user: User, secrets: Sequence[str]) -> str:
+    """A signed token that lets its holder set the user's password once, for an hour."""
+    return _reset_serializer(secrets).dumps({"u": user.id, "p": _hash_fingerprint(user)})
+
+
+def user_for_reset(token: str, secrets: Sequence[str], max_age: int = RESET_LINK_MAX_AGE_SECONDS) -> User | None:
+    """The user a reset token names, if it is genuine, unexpired and unused."""
+    if len(token) > 400:
+        return None
+    try:
+        payload: Any = _reset_serializer(secrets).loads(token, max_age=max_age)
+    except BadSignature:
+        return None
+    if not isinstance(payload, Mapping) or not isinstance(payload.get("u"), str):
+        return None
+    user = db.session.get(User, payload["u"])
+    if user is None or payload.get("p") != _hash_fingerprint(user):
+        return None
+    return user
+
+
+@dataclass(frozen=True)
+class UserCount:
+    """How many users a shop has, by role."""
+
+    owners: int
+    staff: int
+
+
+def count_users(shop_id: str) -> UserCount:
+    """The shop's users by role (the last owner cannot be removed)."""
+    rows = db.session.execute(select(User.role, func.count()).where(User.shop_id == shop_id).group_by(User.role)).all()
+    counts = {role: int(n) for role, n in rows}
+    return UserCount(owners=counts.get(Role.OWNER, 0), staff=counts.get(Role.STAFF, 0))
+
+
+def lockout_remaining(locked_until: datetime, now: datetime) -> timedelta:
+    """How long a lock-out still lasts."""
+    return max(locked_until - now, timedelta(0))
