@@ -6,13 +6,14 @@ Each page module adds its views to the one blueprint; `init_app` binds sign-in a
 
 from __future__ import annotations
 
-from flask import Flask, url_for
-from flask_babel import lazy_gettext
+from flask import Flask, render_template, url_for
+from flask_babel import gettext, lazy_gettext
 from werkzeug.wrappers import Response
 
 from plugin import i18n
 from plugin.admin import access
 from plugin.admin.blueprint import bp
+from plugin.admin.listing import BadFilter
 
 # The navigation, in order: (endpoint, label, owners only). A page module not yet present is left out.
 NAV = [
@@ -37,6 +38,18 @@ def _views() -> None:
 @bp.before_request
 def _signed_in_only() -> Response | None:
     return access.require_sign_in()
+
+
+@bp.errorhandler(BadFilter)
+def _bad_filter(error: BadFilter) -> tuple[str, int]:
+    # A list's query string that cannot be used (a wrong date, an unknown status): said on the page, 400.
+    return render_template("admin/problem.html", title=gettext("This list cannot be shown"), message=str(error)), 400
+
+
+@bp.errorhandler(403)
+def _forbidden(_error: Exception) -> tuple[str, int]:
+    message = gettext("Only the shop's owners can do this.")
+    return render_template("admin/problem.html", title=gettext("Not allowed"), message=message), 403
 
 
 @bp.after_request
