@@ -35,7 +35,6 @@ from plugin.domain.money import parse_major_units
 from plugin.domain.settings import PROVIDER_DEFAULT_CONFIG, SECRET_PATHS, compose
 from plugin.iso_codes import currency_exponent
 
-MAX_INPUT = 20_000  # characters of one input read (a list of 10,000 SKUs fits)
 _INTEGER = re.compile(r"-?[0-9]{1,18}")
 _LIST_SEPARATORS = re.compile(r"[\n,，]")
 _CONFIG = "insurer.config."
@@ -273,7 +272,7 @@ class Draft:
 def _selected_provider(page: Page, form: Mapping[str, str], document: dict[str, Any]) -> str:
     for item in page_items(page):
         if isinstance(item, Field) and item.path == "insurer.provider":
-            return form.get(item.name, "")[:MAX_INPUT].strip()
+            return form.get(item.name, "").strip()
     return str(document["insurer"]["provider"])
 
 
@@ -289,7 +288,7 @@ def _read_rows(rows: Rows, form: Mapping[str, str], draft: Draft) -> Any:
     entries: list[dict[str, str]] = []
     index = 0
     while index < rows.most + rows.spare and any(rows.name(index, c.key) in form for c in rows.columns):
-        entries.append({c.key: form.get(rows.name(index, c.key), "")[:MAX_INPUT] for c in rows.columns})
+        entries.append({c.key: form.get(rows.name(index, c.key), "") for c in rows.columns})
         index += 1
     for row, entry in enumerate(entries):
         for column in rows.columns:
@@ -367,7 +366,8 @@ def read_form(page: Page, form: Mapping[str, str], document: dict[str, Any], cur
                 elif desired != current:
                     put(draft.patch, item.path, desired)
                 continue
-            raw = form.get(item.name, "")[:MAX_INPUT]
+            # Read whole (the request is at most 1 MiB): a cut value would be saved as something nobody typed.
+            raw = form.get(item.name, "")
             state.values[item.name] = "on" if item.kind is Kind.BOOL and item.name in form else raw
             items = read(item.kind, raw, currency) if item.kind in (Kind.CODES, Kind.LINES) else None
             draft.places[item.path] = (item.name, str(item.label), item.dom_id, item.kind, items)

@@ -692,3 +692,42 @@ def test_the_page_prices_in_the_shops_currency(app: Flask, new_shop) -> None:
     assert submit(browser, "/admin/settings", form).status_code == 302
     answer = app.test_client().get("/api/v1/settings", headers=bearer(yen.keys.secret_key))
     assert answer.get_json()["pricing"]["minimum"] == 150
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        {"offer.title": "Parcel\x00cover"},
+        {"pricing.category_rates.0.category": "jew\x00elry", "pricing.category_rates.0.rate": "3"},
+        {"eligibility.excluded_skus": "\n".join(f"SKU-{n}" for n in range(3000)) + "\n" + "x" * 30_000},
+        {f"pricing.bands.{row}.price": "1" for row in range(400)},
+        {"pricing.minimum": "9" * 5000, "pricing.rate": "1e999999", "claims.lost_after_days": "9" * 40},
+        {"insurer.provider": "lloyds", "insurer.rules.0.provider": "lloyds", "insurer.rules.0.max_value": "1"},
+        {"example.value": "-1", "example.country": "\x00", "example.region": "Z" * 500},
+    ],
+)
+def test_hostile_forms_are_a_clean_4xx_and_change_nothing(
+    app: Flask, client: FlaskClient, shop, owner_client: FlaskClient, typed
+) -> None:
+    before = api_settings(client, shop)
+    for path in ("/admin/settings", "/admin/settings/offer", "/admin/settings/eligibility", "/admin/settings/insurer",
+                 "/admin/settings/claims"):  # fmt: skip
+        form = browser_form(owner_client, path)
+        form.update(typed)
+        for action in ("save", "preview"):
+            answer = submit(owner_client, path, form, action=action)
+            assert answer.status_code in (200, 302, 422), (path, action, answer.status_code)
+        token = form.pop("csrf_token")
+        preview = owner_client.post(
+            "/admin/settings/preview", data={**form, "page": path.rpartition("/")[2].replace("settings", "pricing")},
+            headers={"X-CSRFToken": token},
+        )  # fmt: skip
+        assert preview.status_code == 200
+    assert api_settings(client, shop) == before
+    assert audit_count(app) == 0
+
+
+def test_the_pages_speak_chinese_to_a_chinese_browser(owner_client: FlaskClient) -> None:
+    page = owner_client.get("/admin/settings", headers={"Accept-Language": "zh-CN,zh;q=0.9"}).get_data(as_text=True)
+    assert "价格与付费方" in page and "顾客支付" in page and "费率" in page
+    assert "Price and who pays" not in page
