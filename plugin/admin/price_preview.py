@@ -4,12 +4,11 @@ draft document, never saved."""
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask_babel import force_locale, gettext
+from flask_babel import gettext
 
 from plugin import terms
 from plugin.admin.settings_fields import Kind
@@ -17,8 +16,8 @@ from plugin.admin.settings_form import read
 from plugin.admin.settings_words import explain, plain_amount
 from plugin.domain.pricing import Cart, CartItem, Destination, IneligibleReason, Price, price_cart
 from plugin.domain.settings import pricing_rules
-from plugin.i18n import LOCALES
 from plugin.iso_codes import currency_exponent, is_country, is_region
+from plugin.offer_texts import offer_texts
 from plugin.schemas import MAX_AMOUNT
 from plugin.services.quotes import offer_for
 
@@ -134,27 +133,19 @@ def _row(value: int, price: Price, currency: str, language: str) -> dict[str, An
     return row
 
 
-def _builtin_terms_label(language: str) -> str:
-    # The widget's words for its terms link, from the same catalogue.
-    with force_locale(LOCALES[language]):
-        return gettext("Terms")
-
-
 def shopper_view(document: Mapping[str, Any], price: Price, language: str, terms_url: str) -> dict[str, Any]:
-    """The offer as the widget shows it to a shopper reading `language`: a merchant's own title and description
-    are written in one language, so shoppers reading Chinese see the built-in words (as the widget does)."""
-    offer = offer_for(document, language, terms_url)
-    plain = copy.deepcopy(dict(document))
-    plain["offer"] = {**plain["offer"], "title": None, "description": None}
-    builtin = offer_for(plain, language, terms_url)
-    own_words = language == "en"
+    """The offer as the widget shows it to a shopper reading `language`, from the quote's own offer and words: a
+    merchant's title and description are written in one language, so other languages get the built-in ones."""
+    texts = offer_texts(language)
+    offer = offer_for(document, texts, terms_url)
+    own_words = texts.language == "en"
     view: dict[str, Any] = {
         "language": language,
         "shown": price.eligible,
-        "title": offer.title if own_words else builtin.title,
-        "description": offer.description if own_words else builtin.description,
+        "title": offer.title if own_words else texts.title,
+        "description": offer.description if own_words else texts.description,
         "price": _money(price.customer_price, price.currency, language),
-        "terms_label": _builtin_terms_label(language),
+        "terms_label": texts.widget["terms"],
         "terms_url": offer.terms_url,
     }
     if not price.eligible:
