@@ -84,6 +84,12 @@ class Submitted:
         return preview(document, self.shop.currency, self.example, _terms_url(self.shop), page_language())
 
 
+def _zone_suggestions() -> list[str]:
+    # Places (Asia/Shanghai) and UTC: not the zone directory's other files (localtime, posixrules, Factory).
+    places = (name for name in available_timezones() if "/" in name and not name.startswith(("posix", "right")))
+    return [*sorted(places), "UTC"]
+
+
 def _render(
     page: Page,
     shown: list[Page],
@@ -107,7 +113,7 @@ def _render(
         currency=shop.currency,
         readonly=not access.is_owner(),
         Kind=Kind,
-        timezones=sorted(available_timezones()) if page.slug == "shop" else [],
+        timezones=_zone_suggestions() if page.slug == "shop" else [],
         page_url=page_url,
     )
     return body, status

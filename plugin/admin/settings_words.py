@@ -176,6 +176,10 @@ EXPLANATIONS: list[tuple[re.Pattern[str], Callable[[re.Match[str], Kind, str], s
         _words(lambda: gettext("Not a region code: use the country, a hyphen and the region, such as CN-XJ.")),
     ),
     (
+        re.compile(r"Unknown time zone: .*"),
+        _words(lambda: gettext("Not a time zone: use a name such as Asia/Shanghai, Europe/Paris or UTC.")),
+    ),
+    (
         re.compile(r"Must be an origin such as .*"),
         _words(lambda: gettext("Enter a web address without a path, such as https://shop.example.com.")),
     ),
