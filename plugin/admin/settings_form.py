@@ -243,11 +243,12 @@ class Draft:
     # settings path → (input name, what it is called, input id, the kind of input, the list it holds if any)
     places: dict[str, tuple[str, str, str | None, Kind, list[Any] | None]] = field(default_factory=dict)
     currency: str = "USD"
+    readable: bool = True  # whether every input could be read into the patch (nothing the form itself refused)
 
-    @property
-    def readable(self) -> bool:
-        """Whether every input could be read into the patch (nothing the form itself refused)."""
-        return not self.state.errors
+    def refuse(self, name: str, what: str, message: str, dom_id: str | None) -> None:
+        """An input the form cannot turn into a patch."""
+        self.readable = False
+        self.state.add_error(name, what, message, dom_id)
 
     def place(self, errors: Mapping[str, Iterable[str]]) -> None:
         """Put the API's field errors next to their inputs, in the merchant's words."""
@@ -304,7 +305,12 @@ def _read_rows(rows: Rows, form: Mapping[str, str], draft: Draft) -> Any:
             what = f"{rows.label} {row + 1}"
             if not key or key in mapping:
                 message = gettext("Name the category.") if not key else gettext("This category is listed twice.")
-                state.add_error(rows.name(row, first.key), what, message, rows.dom_id(row, first.key))
+                draft.refuse(rows.name(row, first.key), what, message, rows.dom_id(row, first.key))
+                continue
+            if not entry[second.key].strip():  # null would remove the category, not give it a rate
+                draft.refuse(
+                    rows.name(row, second.key), what, gettext("Fill in this field."), rows.dom_id(row, second.key)
+                )
                 continue
             mapping[key] = read(second.kind, entry[second.key], currency)
             draft.places[f"{rows.path}.{key}"] = (
@@ -355,7 +361,10 @@ def read_form(page: Page, form: Mapping[str, str], document: dict[str, Any], cur
     switched = provider != provider_now
     for section in page.sections:
         if section.provider is not None and section.provider != provider:
-            continue  # another insurer's form: not the chosen one
+            for item in section.items:  # another insurer's form: shown again as it was, never saved
+                if isinstance(item, Field) and item.kind is not Kind.SECRET:
+                    state.values[item.name] = form.get(item.name, "")
+            continue
         for item in section.items:
             if isinstance(item, Rows):
                 desired = _read_rows(item, form, draft)
@@ -382,7 +391,7 @@ def read_form(page: Page, form: Mapping[str, str], document: dict[str, Any], cur
             try:
                 value = item.name in form if item.kind is Kind.BOOL else read(item.kind, raw, currency)
             except Unreadable as error:
-                state.add_error(item.name, str(item.label), str(error), item.dom_id)
+                draft.refuse(item.name, str(item.label), str(error), item.dom_id)
                 continue
             current = get(document, item.path)[1]
             if item.provider is not None and switched:

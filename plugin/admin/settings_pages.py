@@ -149,7 +149,7 @@ def settings(slug: str = FIRST_PAGE) -> ResponseReturnValue:
     if request.form.get("action") == "preview":
         _, errors = draft_settings(shop, draft.patch)
         draft.place(errors)
-        return _render_submitted(form, shown, errors, 200 if draft.readable else 422)
+        return _render_submitted(form, shown, errors, 200 if draft.readable and not errors else 422)
     if not draft.readable:
         return _render_submitted(form, shown, {}, 422)
     if not draft.patch:
@@ -176,7 +176,7 @@ def settings_preview() -> ResponseReturnValue:
     form.draft.place(errors)
     return jsonify(
         {
-            "ok": form.draft.readable and not form.example_errors,
+            "ok": not form.draft.state.errors and not form.example_errors,
             "errors": form.draft.state.errors,
             "example_errors": form.example_errors,
             "preview": form.prices(errors),

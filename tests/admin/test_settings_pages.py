@@ -344,6 +344,13 @@ BAD_INPUT = [
     ),
     (
         "/admin/settings",
+        {"pricing.category_rates.0.category": "jewelry", "pricing.category_rates.0.rate": ""},
+        "pricing.category_rates.0.rate",
+        "Fill in this field",
+        "请填写此项",
+    ),
+    (
+        "/admin/settings",
         {"pricing.category_rates.0.category": "", "pricing.category_rates.0.rate": "3"},
         "pricing.category_rates.0.category",
         "Name the category",
@@ -731,3 +738,25 @@ def test_the_pages_speak_chinese_to_a_chinese_browser(owner_client: FlaskClient)
     page = owner_client.get("/admin/settings", headers={"Accept-Language": "zh-CN,zh;q=0.9"}).get_data(as_text=True)
     assert "价格与付费方" in page and "顾客支付" in page and "费率" in page
     assert "Price and who pays" not in page
+
+
+def test_a_problem_outside_pricing_still_lets_the_offer_be_previewed(owner_client: FlaskClient) -> None:
+    form = browser_form(owner_client, "/admin/settings/offer")
+    token = form.pop("csrf_token")
+    form.update({"offer.title": "Parcel cover", "cors.allowed_origins": "https://shop.example.com/cart"})
+    body = owner_client.post("/admin/settings/preview", data=form, headers={"X-CSRFToken": token}).get_json()
+    assert body["ok"] is False
+    assert "without a path" in " ".join(body["errors"]["cors.allowed_origins"])
+    english = next(view for view in body["preview"]["widgets"] if view["language"] == "en")
+    assert english["title"] == "Parcel cover"
+
+
+def test_switching_insurer_with_a_problem_shows_every_insurers_inputs_again(owner_client: FlaskClient) -> None:
+    form = browser_form(owner_client, "/admin/settings/insurer")
+    form.update({"insurer.provider": "xcover", "insurer.config.sandbox.latency_ms": "250"})
+    answer = submit(owner_client, "/admin/settings/insurer", form)
+    assert answer.status_code == 422  # XCover needs its credentials
+    kept = form_fields(answer.get_data(as_text=True), FORM)
+    assert kept["insurer.provider"] == "xcover"
+    assert kept["insurer.config.sandbox.latency_ms"] == "250"
+    assert kept["insurer.config.xcover.base_url"] == "https://api.xcover.com/xcover"
