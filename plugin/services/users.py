@@ -17,6 +17,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import func, select, update
 
 from plugin.domain.ids import new_id
+from plugin.domain.untrusted_text import is_clean
 from plugin.extensions import db
 from plugin.models import Shop, User
 
@@ -75,7 +76,13 @@ def check_password(password: str) -> None:
 def _check_email(email: str) -> str:
     address = normalize_email(email)
     local, _, domain = address.partition("@")
-    if not local or "." not in domain or len(address) > MAX_EMAIL_LENGTH or any(c.isspace() for c in address):
+    if (
+        not local
+        or "." not in domain
+        or len(address) > MAX_EMAIL_LENGTH
+        or any(c.isspace() for c in address)
+        or not address.isprintable()  # NUL, control characters, lone surrogates: no database stores them all
+    ):
         raise UserInputError("Give a valid email address, such as owner@example.com.")
     return address
 
@@ -103,8 +110,11 @@ def create_user(shop: Shop, email: str, password: str, role: str) -> User:
 
 
 def find_by_email(email: str) -> User | None:
-    """The user with this address, if any."""
-    return db.session.scalar(select(User).where(User.email == normalize_email(email)))
+    """The user with this address, if any (none has an address that cannot be stored, e.g. with a NUL)."""
+    address = normalize_email(email)
+    if not is_clean(address):
+        return None
+    return db.session.scalar(select(User).where(User.email == address))
 
 
 def authenticate(email: str, password: str, now: datetime) -> User:

@@ -370,6 +370,7 @@ def test_editing_one_endpoint_keeps_the_others_and_their_secrets(owner_client, c
         ("https://user:pw@hooks.example.com/a", ["*"], "url", "user name or password"),
         ("", ["*"], "url", "Give the https:// URL"),
         ("https://hooks.example.com/" + "a" * 2100, ["*"], "url", "at most 2048 characters"),
+        ("https://hooks.example.com/\x00", ["*"], "url", "control characters"),
         ("https://hooks.example.com/a", [], "events", "Choose at least one event."),
         ("https://hooks.example.com/a", ["claim.deleted"], "events", "Choose events from the list."),
     ],

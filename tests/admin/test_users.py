@@ -127,6 +127,7 @@ def test_an_emailed_link_needs_email_to_be_set_up(app, owner_client):
     ("fields", "message"),
     [
         ({"email": "not-an-address"}, "Give a valid email address"),
+        ({"email": "fresh\x00@jade.example"}, "Give a valid email address"),
         ({"email": "owner@jade.example"}, "A user with this email already exists."),
         ({"email": "OTHER@other.example"}, "A user with this email already exists."),
         ({"password": "short", "password_confirm": "short"}, "at least 12 characters"),
