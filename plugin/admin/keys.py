@@ -199,6 +199,8 @@ def _save_stripe(patch: dict[str, Any], action: str, field: str) -> ResponseRetu
     """Save a `stripe` patch through the settings service (audited, secrets masked); an error page or None."""
     shop = access.current_shop()
     before = _masked_stripe_secrets(shop)
+    if all(value is None and before[f"stripe.{name}"] is None for name, value in patch.items()):
+        return None  # removing what is not there: nothing changes, nothing to log
     now = utcnow()
     entry = audit.record(shop.id, access.actor(), action, now, target=shop.id, before=before)
     try:
@@ -226,7 +228,7 @@ def save_webhook_secret() -> ResponseReturnValue:
     patch: dict[str, Any] = {"webhook_secret": value}
     if current is not None and current != value:
         # While Stripe rolls its secret, deliveries signed with the old one still arrive: keep accepting it.
-        patch["previous_webhook_secret"] = current if request_keeps_previous() else None
+        patch["previous_webhook_secret"] = current if _keeps_previous() else None
     failed = _save_stripe(patch, "stripe.webhook_secret_set", "webhook_secret")
     if failed is not None:
         return failed
@@ -234,7 +236,7 @@ def save_webhook_secret() -> ResponseReturnValue:
     return redirect(url_for("admin.keys", _anchor="stripe"))
 
 
-def request_keeps_previous() -> bool:
+def _keeps_previous() -> bool:
     """Whether the form asks to keep accepting the secret being replaced."""
     return posted("keep_previous", 10) == "1"
 

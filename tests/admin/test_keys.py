@@ -259,6 +259,8 @@ def test_the_stripe_api_key_is_saved_masked_and_removed(app, owner_client, shop)
     with app.app_context():
         shop_row = db.session.get(Shop, shop.shop.id)
         assert stripe_account(shop_row, app.extensions["secret_box"]).api_key is None
+    again = post_form(owner_client, "/admin/keys/stripe/api-key", {"action": "remove"}, "/admin/keys")
+    assert again.status_code == 302  # nothing to remove: nothing changes, nothing is logged
     entries = audit_entries(app, shop.shop.id, "stripe.api_key_set") + audit_entries(
         app, shop.shop.id, "stripe.api_key_removed"
     )
