@@ -6,14 +6,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from plugin.rate_limits import RateLimiter
 from tests.admin_helpers import AdminUser, make_user, sign_in
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test counts its sign-ins from zero: the per-address limit would otherwise refuse a long run's."""
-    monkeypatch.setitem(app.extensions, "rate_limiter", RateLimiter("memory://"))
 
 
 @pytest.fixture()
