@@ -2,24 +2,31 @@
 keyset pages and a CSV export of the same list.
 
 The queue's order: claims that need review (a fraud signal or a disputed payment), oldest first; then the ones
-waiting for the merchant's decision, oldest first; then every decided claim, newest first.
+waiting for the merchant's decision, oldest first; then every decided claim, newest first. The queue is read as
+those three segments one after the other, each a plain keyset query on (status, created_at): a single query
+ordered by a computed rank would sort every claim of the shop for each page.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
 from flask import render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import ColumnElement, Select, case, func, literal, or_, select
+from flask_babel import gettext
+from sqlalchemy import ColumnElement, Select, func, or_, select
 
 from plugin.admin import claim_words as words
 from plugin.admin.access import current_shop
 from plugin.admin.blueprint import bp
 from plugin.admin.listing import (
+    MAX_FILTER_LENGTH,
+    BadFilter,
     Order,
+    Page,
     choice_arg,
     csv_response,
     date_arg,
@@ -30,26 +37,77 @@ from plugin.admin.listing import (
 )
 from plugin.domain.claims import ClaimStatus, ClaimType
 from plugin.extensions import db
-from plugin.models import Claim, Shipment, UTCDateTime
+from plugin.models import Claim, Shipment
 from plugin.services.claims import normalise_email, normalise_order_number
 
-# Rank in the queue: needs review, then waiting for a decision, then decided.
-_RANK = case(
-    (Claim.status == ClaimStatus.NEEDS_REVIEW.value, 0),
-    (Claim.status == ClaimStatus.SUBMITTED.value, 1),
-    else_=2,
-)
-_WAITING = Claim.status.in_([ClaimStatus.NEEDS_REVIEW.value, ClaimStatus.SUBMITTED.value])
-# One constant time stands in for the other group's rows, so each sort key is never NULL (keyset comparisons
-# need values) and orders only its own group: waiting claims oldest first, decided ones newest first.
-_SAME = literal(datetime(2000, 1, 1, tzinfo=UTC), UTCDateTime())
-QUEUE_ORDER = (
-    Order(_RANK, descending=False),
-    Order(case((_WAITING, Claim.created_at), else_=_SAME), descending=False),
-    Order(case((_WAITING, _SAME), else_=Claim.created_at), descending=True),
-    Order(Claim.id.expression, descending=True),
-)
 _CLAIM_ID: ColumnElement[Any] = Claim.id.expression
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A run of the queue: claims in these statuses, oldest or newest first."""
+
+    statuses: tuple[str, ...]
+    newest_first: bool
+
+    def narrow(self, statement: Select[Any]) -> Select[Any]:
+        return statement.where(Claim.status.in_(self.statuses))
+
+    @property
+    def orders(self) -> tuple[Order, Order]:
+        return (Order(Claim.created_at.expression, descending=self.newest_first), Order(_CLAIM_ID, descending=True))
+
+
+SEGMENTS = (
+    Segment((ClaimStatus.NEEDS_REVIEW.value,), newest_first=False),
+    Segment((ClaimStatus.SUBMITTED.value,), newest_first=False),
+    Segment(
+        (ClaimStatus.APPROVED.value, ClaimStatus.PAID.value, ClaimStatus.RESHIPPED.value, ClaimStatus.DENIED.value),
+        newest_first=True,
+    ),
+)
+
+
+def _first_segment(statement: Select[Any], cursor: str | None) -> int:
+    """The segment the cursor's claim stands in (found through the filtered statement, so that another shop's
+    claim, or one the filters leave out, is no cursor)."""
+    if cursor is None:
+        return 0
+    status = None
+    if len(cursor) <= MAX_FILTER_LENGTH:
+        status = db.session.scalar(statement.with_only_columns(Claim.status).where(Claim.id == cursor))
+    for index, segment in enumerate(SEGMENTS):
+        if status in segment.statuses:
+            return index
+    raise BadFilter(gettext("The page cursor is not valid."))
+
+
+def queue_page(statement: Select[Any], cursor: str | None, limit: int) -> Page:
+    """A page of the queue after the claim named by `cursor`: the rest of its segment, then the next ones."""
+    first = _first_segment(statement, cursor)
+    rows: list[Any] = []
+    for index in range(first, len(SEGMENTS)):
+        segment = SEGMENTS[index]
+        if len(rows) == limit:  # the page is full: is there anything after it?
+            found = db.session.execute(segment.narrow(statement).with_only_columns(_CLAIM_ID).limit(1)).first()
+            if found is not None:
+                return Page(rows, rows[-1][0].id)
+            continue
+        page = keyset_page(
+            segment.narrow(statement), segment.orders, _CLAIM_ID, cursor if index == first else None, limit - len(rows)
+        )
+        rows += page.rows
+        if page.next_cursor is not None:
+            return Page(rows, page.next_cursor)
+    return Page(rows, None)
+
+
+def walk_queue(statement: Select[Any]) -> Iterator[Any]:
+    """Every claim of the statement in the queue's order, a batch at a time (for the CSV export)."""
+    for segment in SEGMENTS:
+        yield from walk(segment.narrow(statement), segment.orders, _CLAIM_ID)
+
+
 STATUS_ORDER = ("needs_review", "submitted", "approved", "paid", "reshipped", "denied")
 CSV_HEADER = (
     "claim_id",
@@ -139,7 +197,7 @@ def claims() -> ResponseReturnValue:
     shop = current_shop()
     statement, filters = _filtered(shop.id)
     limit = limit_arg()
-    page = keyset_page(statement, QUEUE_ORDER, _CLAIM_ID, text_arg("after"), limit)
+    page = queue_page(statement, text_arg("after"), limit)
     next_url = None
     if page.next_cursor is not None:
         sized: dict[str, Any] = {"limit": limit} if "limit" in request.args else {}
@@ -161,7 +219,7 @@ def claims() -> ResponseReturnValue:
 
 
 def _csv_rows(statement: Select[Any]) -> Iterator[list[Any]]:
-    for claim, shipment_ref in walk(statement, QUEUE_ORDER, _CLAIM_ID):
+    for claim, shipment_ref in walk_queue(statement):
         currency = claim.currency
         yield [
             claim.id,

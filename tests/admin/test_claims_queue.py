@@ -174,6 +174,10 @@ def test_pages_follow_the_queue_to_its_end(owner_client, queue):
         pages += 1
     assert pages == 3
     assert seen == [queue[letter] for letter in ("C", "B", "A", "D", "E")]
+    whole = owner_client.get("/admin/claims?limit=5")  # exactly full: no next page
+    assert len(_claims_of(whole)) == 5 and _NEXT.search(whole.get_data(as_text=True)) is None
+    waiting = owner_client.get("/admin/claims?limit=3")  # full at the end of the waiting claims: decided ones follow
+    assert _NEXT.search(waiting.get_data(as_text=True)) is not None
     filtered = owner_client.get("/admin/claims?status=denied&limit=1")
     next_path = _NEXT.search(filtered.get_data(as_text=True)).group(1).replace("&amp;", "&")
     assert "status=denied" in next_path and _claims_of(owner_client.get(next_path)) == [queue["E"]]
