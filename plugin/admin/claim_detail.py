@@ -15,8 +15,7 @@ from typing import Any
 
 from flask import render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext, lazy_gettext
 from sqlalchemy import select
 
 from plugin.admin import claim_words as words
@@ -33,12 +32,12 @@ from plugin.services import claims as service
 from plugin.services.shipment_evidence import get_packing_evidence
 
 AUDIT_ACTIONS = {
-    "claim.approved": _l("approved the claim"),
-    "claim.denied": _l("denied the claim"),
-    "claim.marked_paid": _l("recorded a payment made outside Stripe"),
-    "claim.refund_retried": _l("asked Stripe to refund again"),
-    "claim.recovery_recorded": _l("recorded the insurer's outcome"),
-    "claim.message_sent": _l("wrote a message"),
+    "claim.approved": lazy_gettext("approved the claim"),
+    "claim.denied": lazy_gettext("denied the claim"),
+    "claim.marked_paid": lazy_gettext("recorded a payment made outside Stripe"),
+    "claim.refund_retried": lazy_gettext("asked Stripe to refund again"),
+    "claim.recovery_recorded": lazy_gettext("recorded the insurer's outcome"),
+    "claim.message_sent": lazy_gettext("wrote a message"),
 }
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_gettext
 
 from plugin import terms
 from plugin.admin.listing import shop_zone
@@ -18,90 +18,92 @@ from plugin.models import Shop
 from plugin.services.settings import effective_settings
 
 STATUSES = {
-    "needs_review": _l("Needs review"),
-    "submitted": _l("Waiting for a decision"),
-    "approved": _l("Approved"),
-    "paid": _l("Paid"),
-    "reshipped": _l("Reshipped"),
-    "denied": _l("Denied"),
+    "needs_review": lazy_gettext("Needs review"),
+    "submitted": lazy_gettext("Waiting for a decision"),
+    "approved": lazy_gettext("Approved"),
+    "paid": lazy_gettext("Paid"),
+    "reshipped": lazy_gettext("Reshipped"),
+    "denied": lazy_gettext("Denied"),
 }
 TYPES = {
-    "lost": _l("Lost"),
-    "stolen": _l("Stolen"),
-    "damaged": _l("Damaged"),
-    "delayed": _l("Delayed"),
-    "missing_items": _l("Missing items"),
+    "lost": lazy_gettext("Lost"),
+    "stolen": lazy_gettext("Stolen"),
+    "damaged": lazy_gettext("Damaged"),
+    "delayed": lazy_gettext("Delayed"),
+    "missing_items": lazy_gettext("Missing items"),
 }
 # A signal's name and what it means; the claim's own detail says what it rests on.
 SIGNALS = {
     "repeat_claimant": (
-        _l("Repeat claimant"),
-        _l("The same email filed another claim within the customer limit's window."),
+        lazy_gettext("Repeat claimant"),
+        lazy_gettext("The same email filed another claim within the customer limit's window."),
     ),
     "repeat_address": (
-        _l("Repeat address"),
-        _l("Another customer claimed for a parcel sent to the same address."),
+        lazy_gettext("Repeat address"),
+        lazy_gettext("Another customer claimed for a parcel sent to the same address."),
     ),
     "evidence_reused": (
-        _l("Evidence reused"),
-        _l("A file is byte for byte the same as evidence sent with an earlier claim."),
+        lazy_gettext("Evidence reused"),
+        lazy_gettext("A file is byte for byte the same as evidence sent with an earlier claim."),
     ),
     "evidence_similar": (
-        _l("Similar photo"),
-        _l("A photo looks like one sent with an earlier claim (resized or saved again)."),
+        lazy_gettext("Similar photo"),
+        lazy_gettext("A photo looks like one sent with an earlier claim (resized or saved again)."),
     ),
     "filed_right_after_delivery": (
-        _l("Filed right after delivery"),
-        _l("A stolen-parcel claim filed within 30 minutes of the carrier's delivered scan."),
+        lazy_gettext("Filed right after delivery"),
+        lazy_gettext("A stolen-parcel claim filed within 30 minutes of the carrier's delivered scan."),
     ),
     "high_value": (
-        _l("High value"),
-        _l("The amount is more than 5 times the shop's median order."),
+        lazy_gettext("High value"),
+        lazy_gettext("The amount is more than 5 times the shop's median order."),
     ),
 }
 REASONS = {
-    "above_auto_approval": _l("Above the automatic approval limit"),
-    "auto_approved": _l("Approved automatically"),
-    "no_amount": _l("Nothing to pay automatically"),
-    "no_refund_route": _l("No Stripe refund possible"),
-    "payment_disputed": _l("Payment disputed"),
-    "approved": _l("Approved by the merchant"),
-    "denied": _l("Denied by the merchant"),
-    "paid_outside_stripe": _l("Paid outside Stripe"),
-    "refund_failed": _l("Refund failed"),
-    "refund_retried": _l("Refund asked again"),
-    "recovery_recorded": _l("Insurer outcome recorded"),
+    "above_auto_approval": lazy_gettext("Above the automatic approval limit"),
+    "auto_approved": lazy_gettext("Approved automatically"),
+    "no_amount": lazy_gettext("Nothing to pay automatically"),
+    "no_refund_route": lazy_gettext("No Stripe refund possible"),
+    "payment_disputed": lazy_gettext("Payment disputed"),
+    "approved": lazy_gettext("Approved by the merchant"),
+    "denied": lazy_gettext("Denied by the merchant"),
+    "paid_outside_stripe": lazy_gettext("Paid outside Stripe"),
+    "refund_failed": lazy_gettext("Refund failed"),
+    "refund_retried": lazy_gettext("Refund asked again"),
+    "recovery_recorded": lazy_gettext("Insurer outcome recorded"),
     **{code: title for code, (title, _meaning) in SIGNALS.items()},
 }
 REVIEW_REASONS = {
-    "payment_disputed": _l("The payment is disputed: the claim cannot be approved or paid until it is settled."),
-    "fraud_signals": _l("Fraud signals were found: a person should look before deciding."),
+    "payment_disputed": lazy_gettext(
+        "The payment is disputed: the claim cannot be approved or paid until it is settled."
+    ),
+    "fraud_signals": lazy_gettext("Fraud signals were found: a person should look before deciding."),
 }
 REFUND_STATUSES = {
-    "pending": _l("Queued or pending at Stripe"),
-    "sending": _l("Being sent to Stripe"),
-    "requires_action": _l("Waiting for the customer at Stripe"),
-    "succeeded": _l("Succeeded"),
-    "failed": _l("Failed"),
-    "cancelled": _l("Called off (paid another way)"),
+    "pending": lazy_gettext("Queued or pending at Stripe"),
+    "sending": lazy_gettext("Being sent to Stripe"),
+    "requires_action": lazy_gettext("Waiting for the customer at Stripe"),
+    "succeeded": lazy_gettext("Succeeded"),
+    "failed": lazy_gettext("Failed"),
+    "cancelled": lazy_gettext("Called off (paid another way)"),
 }
 RECOVERY_STATUSES = {
-    "pending": _l("To be filed with the insurer"),
-    "filed": _l("Filed with the insurer"),
-    "in_review": _l("In review at the insurer"),
-    "approved": _l("Approved by the insurer"),
-    "paid": _l("Paid by the insurer"),
-    "rejected": _l("Rejected by the insurer"),
-    "manual": _l("To file by hand"),
-    "reserve": _l("Self-insured: the reserve pays"),
+    "pending": lazy_gettext("To be filed with the insurer"),
+    "filed": lazy_gettext("Filed with the insurer"),
+    "in_review": lazy_gettext("In review at the insurer"),
+    "approved": lazy_gettext("Approved by the insurer"),
+    "paid": lazy_gettext("Paid by the insurer"),
+    "rejected": lazy_gettext("Rejected by the insurer"),
+    "manual": lazy_gettext("To file by hand"),
+    "reserve": lazy_gettext("Self-insured: the reserve pays"),
 }
 PAID_METHODS = {
-    "bank_transfer": _l("Bank transfer"),
-    "store_credit": _l("Store credit"),
-    "paypal": _l("PayPal"),
-    "cash": _l("Cash"),
-    "other": _l("Another way"),
-    "stripe_refund": _l("Stripe refund"),
+    "bank_transfer": lazy_gettext("Bank transfer"),
+    "store_credit": lazy_gettext("Store credit"),
+    "paypal": lazy_gettext("PayPal"),
+    "cash": lazy_gettext("Cash"),
+    "other": lazy_gettext("Another way"),
+    "stripe_refund": lazy_gettext("Stripe refund"),
 }
 # What the merchant may record by hand (a Stripe refund is recorded by Stripe's answer, never typed).
 MARK_PAID_METHODS = ("bank_transfer", "store_credit", "paypal", "cash", "other")
