@@ -32,7 +32,15 @@ NAV = [
 
 def _views() -> None:
     # Importing a page module registers its views on `bp`.
-    from plugin.admin import auth, claim_actions, claim_detail, claims_pages, home  # noqa: F401
+    from plugin.admin import (  # noqa: F401
+        audit_pages,
+        auth,
+        claim_actions,
+        claim_detail,
+        claims_pages,
+        home,
+        settings_pages,
+    )
 
 
 @bp.before_request

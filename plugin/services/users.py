@@ -70,7 +70,8 @@ def check_password(password: str) -> None:
 def _check_email(email: str) -> str:
     address = normalize_email(email)
     local, _, domain = address.partition("@")
-    if not local or "." not in domain or len(address) > MAX_EMAIL_LENGTH or any(c.isspace() for c in address):
+    unprintable = any(c.isspace() or ord(c) < 0x20 for c in address)
+    if not local or "." not in domain or len(address) > MAX_EMAIL_LENGTH or unprintable:
         raise UserInputError("Give a valid email address, such as owner@example.com.")
     return address
 
@@ -98,15 +99,18 @@ def create_user(shop: Shop, email: str, password: str, role: str) -> User:
 
 
 def find_by_email(email: str) -> User | None:
-    """The user with this address, if any."""
-    return db.session.scalar(select(User).where(User.email == normalize_email(email)))
+    """The user with this address, if any (text no address could be, e.g. with control characters, finds none)."""
+    address = normalize_email(email)
+    if len(address) > MAX_EMAIL_LENGTH or any(ord(character) < 0x20 for character in address):
+        return None  # PostgreSQL refuses NUL in text: such input must not reach a query
+    return db.session.scalar(select(User).where(User.email == address))
 
 
 def authenticate(email: str, password: str, now: datetime) -> User:
     """The user whose email and password these are; SignInRefused otherwise, counting toward the lock-out.
 
     The caller commits either way: a failure's count must persist."""
-    user = find_by_email(email) if len(email) <= MAX_EMAIL_LENGTH else None
+    user = find_by_email(email)
     if user is None or len(password) > MAX_PASSWORD_LENGTH:
         _verify(_DUMMY_HASH, password[:MAX_PASSWORD_LENGTH])
         raise SignInRefused()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import itertools
 import re
 import zipfile
 from datetime import UTC, datetime, timedelta
@@ -16,7 +15,7 @@ from sqlalchemy import func, select, update
 from plugin.extensions import db
 from plugin.models import AuditEntry, Claim, ClaimMessage, Job
 from plugin.worker import Worker
-from tests.admin_helpers import csrf_token, sign_in
+from tests.admin_helpers import csrf_token
 from tests.claim_helpers import EMAIL, claim, claim_with_files, photo, settings, shipped_order
 from tests.conftest import bearer
 from tests.evidence_helpers import plain_pdf
@@ -24,29 +23,6 @@ from tests.stripe_helpers import configure_stripe, deliver, dispute_event
 
 _ROW = re.compile(r'<tr data-claim="(clm_[A-Za-z0-9]+)" data-status="([a-z_]+)">')
 _NEXT = re.compile(r'<a href="([^"]+)" id="next-page"')
-
-
-_addresses = itertools.count(1)
-
-
-def _signed_in(app, user):
-    """A browser signed in as the user, from an address of its own (sign-ins are rate limited per address, and
-    this module signs in more often than the limit allows in a minute)."""
-    browser = app.test_client()
-    number = next(_addresses)
-    browser.environ_base["REMOTE_ADDR"] = f"10.9.{number // 250}.{number % 250 + 1}"
-    assert sign_in(browser, user).status_code == 302
-    return browser
-
-
-@pytest.fixture()
-def owner_client(app, owner):
-    return _signed_in(app, owner)
-
-
-@pytest.fixture()
-def staff_client(app, staff):
-    return _signed_in(app, staff)
 
 
 def _claims_of(page) -> list[str]:
