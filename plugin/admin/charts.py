@@ -6,12 +6,17 @@ taken out, since the admin's Content-Security-Policy runs no inline script.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import pygal
 from markupsafe import Markup
 from pygal.style import Style
+
+# pygal appends an import hook for its map plugins (pygal.maps.*, unused here) that only has the old finder API:
+# every failed import anywhere in the process then warns (ImportWarning). Take it out again.
+sys.meta_path[:] = [finder for finder in sys.meta_path if type(finder).__module__ != "pygal"]
 
 # The admin's palette (static/admin/admin.css): blue, red, green, amber.
 _STYLE = Style(

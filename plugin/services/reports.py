@@ -51,6 +51,8 @@ SHIPPING = "shipping"  # the one coverage today; return-shipping cover adds "ret
 _PAID = ClaimStatus.PAID.value
 _RESHIPPED = ClaimStatus.RESHIPPED.value
 _DENIED = ClaimStatus.DENIED.value
+# Counts of the policies asked for in the period, which the policies' one query yields beside each bind day.
+_PERIOD_COUNTS = frozenset({"policies_bound", "policies_failed"})
 
 
 @dataclass(frozen=True)
@@ -98,13 +100,17 @@ def summary(shop: Shop, start: Bound | None, end: Bound | None, now: datetime) -
         raise ValidationFailedError(str(error), fields=error.fields) from None
     segments = period.offset_segments()
     by_day: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    counted: dict[str, int] = defaultdict(int)  # figures of the whole period that a query yields by day
     for day, figures in _daily_figures(shop, period, segments):
         for key, value in figures.items():
-            by_day[day][key] += int(value or 0)
+            if key in _PERIOD_COUNTS:
+                counted[key] += int(value or 0)
+            elif value:  # a day outside the period (a policy bound after it) only ever carries zeros here
+                by_day[day][key] += int(value)
     tallies = {date_of_day_number(day): Tally(**figures) for day, figures in by_day.items()}
     totals = total(tallies.values())
     daily = [(day, tallies.get(day, Tally())) for day in period.days]
-    outcomes = _outcomes(shop, period, totals.claims_paid)
+    outcomes = _outcomes(shop, period, totals.claims_paid, counted)
     return Report(
         period=period,
         timezone=name,
@@ -160,7 +166,8 @@ def _settled_within(period: Period) -> ColumnElement[bool]:
 def _grouped(statement: Any, day: Any, names: Iterable[str]) -> Iterable[tuple[int, dict[str, Any]]]:
     names = list(names)
     for row in db.session.execute(statement.group_by(day)):
-        yield int(row[0]), dict(zip(names, row[1:], strict=True))
+        # A NULL day (a policy never bound) carries only period counts.
+        yield (int(row[0]) if row[0] is not None else 0), dict(zip(names, row[1:], strict=True))
 
 
 def _daily_figures(shop: Shop, period: Period, segments: list[OffsetSegment]) -> Iterable[tuple[int, dict[str, Any]]]:
@@ -192,16 +199,20 @@ def _daily_figures(shop: Shop, period: Period, segments: list[OffsetSegment]) ->
         protected_day,
         ("protections", "premium", "premium_collected", "merchant_contribution"),
     )
+    # One pass over the policies for two figures counted by different times: the cost of those bound in the
+    # period (by bind day), and the purchase outcomes of those asked for in it.
     bound_day = local_day(Policy.bound_at, segments)
+    bound_within, asked_within = _within(Policy.bound_at, period), _within(Policy.created_at, period)
+    cost = and_(bound_within, Policy.status == "bound", Policy.currency == currency)
     yield from _grouped(
-        select(bound_day, func.sum(func.coalesce(Policy.cost_amount, 0))).where(
-            Policy.shop_id == shop.id,
-            _within(Policy.bound_at, period),
-            Policy.status == "bound",
-            Policy.currency == currency,
-        ),
+        select(
+            bound_day,
+            _when(cost, func.coalesce(Policy.cost_amount, 0)),
+            _when(and_(asked_within, Policy.bound_at.is_not(None))),
+            _when(and_(asked_within, Policy.status == "failed")),
+        ).where(Policy.shop_id == shop.id, or_(bound_within, asked_within)),
         bound_day,
-        ("insurance_cost",),
+        ("insurance_cost", "policies_bound", "policies_failed"),
     )
     filed_day = local_day(Claim.created_at, segments)
     yield from _grouped(
@@ -226,14 +237,9 @@ def _daily_figures(shop: Shop, period: Period, segments: list[OffsetSegment]) ->
     )
 
 
-def _outcomes(shop: Shop, period: Period, claims_settled: int) -> Outcomes:
-    """Policy purchase outcomes, claim decisions and the two medians."""
+def _outcomes(shop: Shop, period: Period, claims_settled: int, counted: dict[str, int]) -> Outcomes:
+    """Claim decisions and the two medians, with the policy purchase outcomes already counted."""
     shop_id = shop.id
-    bound, failed = db.session.execute(
-        select(_when(Policy.bound_at.is_not(None)), _when(Policy.status == "failed")).where(
-            Policy.shop_id == shop_id, _within(Policy.created_at, period)
-        )
-    ).one()
     decided_filter = and_(Claim.shop_id == shop_id, _within(Claim.decided_at, period))
     decided, denied = db.session.execute(
         select(func.count(), _when(Claim.status == _DENIED)).where(decided_filter)
@@ -243,8 +249,8 @@ def _outcomes(shop: Shop, period: Period, claims_settled: int) -> Outcomes:
     # The median to pay counts the claims claims_paid counts (those in the shop's currency).
     settled_filter = and_(Claim.shop_id == shop_id, _settled_within(period), Claim.currency == shop.currency)
     return Outcomes(
-        policies_bound=int(bound or 0),
-        policies_failed=int(failed or 0),
+        policies_bound=counted["policies_bound"],
+        policies_failed=counted["policies_failed"],
         claims_decided=int(decided or 0),
         claims_denied=int(denied or 0),
         median_seconds_to_decide=_median(select(to_decide).where(decided_filter), to_decide, int(decided or 0)),
