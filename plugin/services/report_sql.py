@@ -31,8 +31,9 @@ def _epoch_postgresql(element: EpochSeconds, compiler: Any, **kw: Any) -> str:
 
 @compiles(EpochSeconds)
 def _epoch_sqlite(element: EpochSeconds, compiler: Any, **kw: Any) -> str:
-    # UTCDateTime stores SQLite times as naive UTC text; strftime('%s') reads them as UTC.
-    return f"CAST(strftime('%s', {compiler.process(element.clauses, **kw)}) AS INTEGER)"
+    # UTCDateTime stores SQLite times as naive UTC text, `YYYY-MM-DD HH:MM:SS.ffffff`; strftime('%s') reads them
+    # as UTC but rounds the fraction to the millisecond (23:59:59.9999 would be the next day): cut it off first.
+    return f"CAST(strftime('%s', substr({compiler.process(element.clauses, **kw)}, 1, 19)) AS INTEGER)"
 
 
 def _integer(value: int) -> str:

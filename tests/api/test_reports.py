@@ -3,11 +3,14 @@ daylight saving time), all time, an empty shop, bad bounds, keys, another shop's
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
+from plugin.domain.reports import Period, day_start, local_day
 from plugin.extensions import db
 from plugin.models import Claim, Policy
 from plugin.worker import Worker
@@ -248,3 +251,41 @@ def test_what_the_real_services_recorded(app, client, shop):
     assert (answer["claims_decided"], answer["claim_rejection_rate"]) == (1, "0.0000")
     assert 0 <= answer["median_seconds_to_decide"] <= 5 and 0 <= answer["median_seconds_to_pay"] <= 5
     assert answer["protection_cost_share"] == "0.0196"  # 1,000 / 51,000
+
+
+def test_the_last_instant_of_a_day_stays_on_that_day(app, client, shop):
+    with app.app_context():
+        h = History(shop.shop.id)
+        h.payment("2026-03-01 23:59:59.999900", 100)  # SQLite's own time functions would round it to the next day
+        h.payment("2026-03-02 00:00:00", 200)
+        h.save()
+    answer = report(client, shop, **{"from": "2026-03-01", "to": "2026-03-03"})
+    assert [(d["date"], d["orders"]) for d in answer["daily"]] == [("2026-03-01", 1), ("2026-03-02", 1)]
+    assert answer["orders"] == 2
+
+
+@pytest.mark.parametrize(
+    "zone_name", ["Australia/Lord_Howe", "America/Santiago", "Africa/Casablanca", "Asia/Kathmandu"]
+)
+def test_the_database_puts_every_instant_on_its_local_day(app, client, shop, zone_name):
+    """Around each change of offset and each local midnight of a year, the SQL day is Python's local date."""
+    zone = ZoneInfo(zone_name)
+    year = Period(datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC), zone)
+    changes = [datetime.fromtimestamp(s.until, UTC) for s in year.offset_segments() if s.until is not None]
+    assert changes or zone_name == "Asia/Kathmandu", "the zone changes its offset in 2026"
+    midnights = [day_start(day, zone) for day in year.days[::29]]
+    nudges = (timedelta(seconds=-1), timedelta(microseconds=-1), timedelta(0), timedelta(microseconds=500_000))
+    instants = sorted({moment + nudge for moment in changes + midnights for nudge in nudges})
+    set_zone(client, shop, zone_name)
+    with app.app_context():
+        h = History(shop.shop.id)
+        for instant in instants:
+            h.payment(instant.strftime("%Y-%m-%d %H:%M:%S.%f"), 100)
+        h.save()
+    answer = report(client, shop, **{"from": "2026-01-02", "to": "2026-12-31"})
+    expected = Counter(
+        local_day(i, zone).isoformat()
+        for i in instants
+        if day_start(date(2026, 1, 2), zone) <= i < day_start(date(2026, 12, 31), zone)
+    )
+    assert {d["date"]: d["orders"] for d in answer["daily"] if d["orders"]} == dict(expected)
