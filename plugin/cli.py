@@ -20,6 +20,8 @@ from plugin.services.shops import CreatedShop, ShopInputError, create_shop, get_
 from plugin.services.users import UserInputError, create_user, find_by_email, set_password
 
 DEMO_SECRET_KEY = "demo.secret_key"  # noqa: S105 - a name: the demo shop's key, kept encrypted so `demo` can show it
+DEMO_ADMIN_PASSWORD = "demo.admin_password"  # noqa: S105 - a name: the demo owner's password, shown by `demo`
+DEMO_ADMIN_EMAIL = "owner@demo.example"
 
 shops_cli = AppGroup("shops", help="Create shops and manage their API keys.")
 
@@ -100,6 +102,28 @@ def ensure_demo_shop() -> tuple[Shop, str, str]:
     return shop, publishable, secret_key
 
 
+def ensure_demo_owner(shop: Shop) -> tuple[str, str]:
+    """The demo shop's owner (created on first run with a random password, kept encrypted so `demo` shows it)."""
+    import secrets
+
+    box = current_app.extensions["secret_box"]
+    kept = db.session.get(ShopSecret, (shop.id, DEMO_ADMIN_PASSWORD))
+    user = find_by_email(DEMO_ADMIN_EMAIL)
+    if kept is not None and user is not None:
+        return DEMO_ADMIN_EMAIL, box.decrypt(kept.ciphertext)
+    password = secrets.token_urlsafe(12)
+    if user is None:
+        create_user(shop, DEMO_ADMIN_EMAIL, password, "owner")
+    else:
+        set_password(user, password)
+    if kept is None:
+        db.session.add(ShopSecret(shop_id=shop.id, name=DEMO_ADMIN_PASSWORD, ciphertext=box.encrypt(password)))
+    else:
+        kept.ciphertext = box.encrypt(password)
+    db.session.commit()
+    return DEMO_ADMIN_EMAIL, password
+
+
 @click.command("demo")
 @with_appcontext
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -112,6 +136,7 @@ def demo_command(host: str, port: int) -> None:
     upgrade(directory=app.config["MIGRATIONS_DIR"])
     shop, publishable, secret = ensure_demo_shop()
     demo_webhook_secret(shop)  # so the demo's Pay button can sign its test payment events
+    admin_email, admin_password = ensure_demo_owner(shop)
     base = f"http://{host}:{port}"
     click.echo(
         f"\nShipping protection is running at {base}\n"
@@ -119,6 +144,7 @@ def demo_command(host: str, port: int) -> None:
         f"  shop:            {shop.id} ({shop.name}, {shop.currency})\n"
         f"  publishable key: {publishable}\n"
         f"  secret key:      {secret}\n"
+        f"  admin:           {base}/admin/ ({admin_email} / {admin_password})\n"
         f"  API docs:        {base}/api/docs\n"
         f"  health:          {base}/healthz\n"
     )

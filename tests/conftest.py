@@ -36,8 +36,23 @@ def make_environ(database_url: str, **extra: str) -> dict[str, str]:
         "HTTPS_ONLY": "0",
         "DATABASE_URL": database_url,
         "RATE_LIMIT_QUOTES": "100000/minute",
+        "RATE_LIMIT_ADMIN_LOGINS": "100000/minute",
         **extra,
     }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashes() -> Iterator[None]:
+    """Argon2 at its production cost takes ~50 ms a hash; the tests make hundreds. The tests only need it real."""
+    from argon2 import PasswordHasher
+
+    from plugin.services import users
+
+    production = users._hasher, users._DUMMY_HASH
+    users._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    users._DUMMY_HASH = users._hasher.hash("not a password of anyone")
+    yield
+    users._hasher, users._DUMMY_HASH = production
 
 
 @pytest.fixture(scope="session")

@@ -106,3 +106,16 @@ def test_a_command_without_secret_key_says_what_to_set_in_one_line(tmp_path, com
     assert result.stderr.strip().splitlines() == [
         "Error: SECRET_KEY is not set; set SECRET_KEY to a long random string (or DEMO=1 for the demo)"
     ]
+
+
+def test_the_demo_owner_is_made_once_and_can_sign_in(app):
+    from plugin.cli import ensure_demo_owner, ensure_demo_shop
+    from tests.admin_helpers import AdminUser, sign_in
+
+    with app.app_context():
+        demo_shop = ensure_demo_shop()[0]
+        email, password = ensure_demo_owner(demo_shop)
+        assert ensure_demo_owner(demo_shop) == (email, password)
+        shop_id = demo_shop.id
+    answer = sign_in(app.test_client(), AdminUser("", shop_id, email, "owner", password))
+    assert answer.status_code == 302
