@@ -232,9 +232,15 @@ def keyset_page(
 ) -> Page:
     """A page of `statement` (already narrowed to the shop and the filters) after the row named by `cursor`.
 
-    A cursor may also be a row's id (looked up through the same statement, so another shop's id, or one the
-    filters exclude, finds nothing and the page answers 400)."""
-    return chained_page([Segment(statement, orders)], cursor, limit, id_column=id_column)
+    Here the cursor is the last row's id, as the first lists made it (callers read it as an id): it is looked up
+    through the same statement, so another shop's id, or one the filters now exclude, answers 400. A cursor made
+    by `chained_page` is taken too. New lists use `chained_page`, whose cursors survive a row leaving the list."""
+    page = chained_page([Segment(statement, orders)], cursor, limit, id_column=id_column)
+    if page.next_cursor is None:
+        return page
+    last = page.rows[-1]
+    first = last[0] if isinstance(last, tuple) else last
+    return Page(page.rows, str(getattr(first, "id", first)))
 
 
 def _entity(row: tuple[Any, ...]) -> Any:

@@ -138,11 +138,19 @@ def test_a_cursor_never_reaches_another_shops_rows(app, shop, new_shop, many):
             keyset_page(_protections(shop.shop.id), NEWEST, Protection.id, theirs)
 
 
-def test_a_rows_id_still_works_as_a_cursor(app, shop, many):
+def test_keyset_page_still_speaks_in_row_ids(app, shop, many):
     expected = _expected(app, many)
+    statement = _protections(shop.shop.id)
     with app.test_request_context():
-        page = keyset_page(_protections(shop.shop.id), NEWEST, Protection.id, expected[4], 3)
+        page = keyset_page(statement, NEWEST, Protection.id, expected[4], 3)
         assert [p.id for p in page.rows] == expected[5:8]
+        assert page.next_cursor == expected[7]  # callers read it as the last row's id
+        pairs = select(Protection, Protection.order_id).where(Protection.shop_id == shop.shop.id)
+        assert keyset_page(pairs, NEWEST, Protection.id, None, 2).next_cursor == expected[1]
+        # A cursor of chained_page's is taken as well.
+        following = chained_page([Segment(statement, NEWEST)], None, 5).next_cursor
+        assert [p.id for p in keyset_page(statement, NEWEST, Protection.id, following, 2).rows] == expected[5:7]
+        assert keyset_page(statement, NEWEST, Protection.id, expected[-2], 5).next_cursor is None
 
 
 def test_integer_ids_as_cursors(app, shop):
