@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+from flask import g
 from flask_babel import lazy_gettext
 
 # A stored value the page names in words; a value missing here is shown as stored.
@@ -52,15 +56,22 @@ JOB_KIND_WORDS = {
 }
 
 
+def _translated(words: Mapping[str, Any], key: str) -> dict[str, str]:
+    # Translated once per request: a page of 200 rows names a state hundreds of times.
+    cache = g.setdefault("list_words", {})
+    if key not in cache:
+        cache[key] = {name: str(text) for name, text in words.items()}
+    found: dict[str, str] = cache[key]
+    return found
+
+
 def word(value: str | None) -> str:
     """A stored state in the page's language (as stored when it has no name)."""
     if value is None:
         return ""
-    found = WORDS.get(value)
-    return str(found) if found is not None else value
+    return _translated(WORDS, "states").get(value, value)
 
 
 def kind_word(kind: str) -> str:
     """A job kind in the page's language."""
-    found = JOB_KIND_WORDS.get(kind)
-    return str(found) if found is not None else kind
+    return _translated(JOB_KIND_WORDS, "kinds").get(kind, kind)
