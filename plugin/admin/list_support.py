@@ -108,4 +108,4 @@ def here() -> str:
 def back_to(default: str) -> str:
     """Where to go after an action: the form's `next` when it is a page of the admin, else `default`."""
     target = request.form.get("next", "")
-    return safe_next(target) if target else default
+    return target if target and safe_next(target) == target else default

@@ -164,3 +164,11 @@ def test_a_refused_purchase_is_retried_from_the_list_and_bought(app, client, sta
         f"/admin/jobs/{failed_job}/retry", data={"csrf_token": csrf_token(staff_client, "/admin/jobs")}
     )
     assert again.status_code == 409
+
+
+def test_a_retry_never_sends_the_browser_to_another_site(app, owner_client, shop):
+    token = csrf_token(owner_client, "/admin/jobs")
+    for n, target in enumerate(("https://evil.example/", "//evil.example/admin", "/admin\\@evil.example", "")):
+        job = add_job(app, shop.shop.id, "send_email", f"clm_{n}", at(n))
+        answer = owner_client.post(f"/admin/jobs/{job}/retry", data={"csrf_token": token, "next": target})
+        assert answer.status_code == 303 and answer.headers["Location"] == "/admin/jobs", target
