@@ -60,7 +60,8 @@ def on_postgres(app: Flask, database_url: str, shop) -> str:
         )
         add_delivery(app, sid, ("stripe", "platform")[n % 2], f"d{n}", at(n), topic="t", outcome="applied")
     endpoint = add_endpoint(app, sid, "https://hooks.example/")
-    add_event(app, sid, "policy.failed", at(0), endpoint, status="failed")
+    for n in range(30):  # deliveries are many, one event's few: the subject is what narrows a search
+        add_event(app, sid, "policy.failed", at(n), endpoint, status="failed" if n == 0 else "succeeded")
     with app.app_context():
         for table in sorted(LIST_TABLES):
             db.session.execute(text(f"ANALYZE {table}"))
@@ -69,7 +70,8 @@ def on_postgres(app: Flask, database_url: str, shop) -> str:
 
 
 def _cases(shop_id: str) -> list[tuple[str, list[Segment], tuple[str, ...], bool]]:
-    """(name, segments, columns the index conditions must name, whether the page may sort a few found rows)."""
+    """(name, segments, columns the index conditions must name (`a|b`: either), whether the page may sort a few
+    found rows)."""
     days = {"since": SINCE, "until": UNTIL}
     return [
         ("protections", protections_list(shop_id, ProtectionFilters()), ("shop_id",), False),
@@ -108,8 +110,8 @@ def _cases(shop_id: str) -> list[tuple[str, list[Segment], tuple[str, ...], bool
         ("received days", inbound_list(shop_id, InboundFilters(**days)), ("received_at",), False),
         ("received search", inbound_list(shop_id, InboundFilters(search="d3")), ("delivery_id",), True),
         ("sent", outbound_list(shop_id, OutboundFilters()), ("kind",), False),
-        # Fewer deliveries than failed jobs here: the planner rightly starts from the kind's index.
-        ("sent status", outbound_list(shop_id, OutboundFilters(status="failed")), ("kind",), False),
+        # Either the status's index (kind checked on each) or the kind's (status checked on each), as counts say.
+        ("sent status", outbound_list(shop_id, OutboundFilters(status="failed")), ("status|kind",), False),
         ("sent search", outbound_list(shop_id, OutboundFilters(search="evt_x")), ("subject",), True),
     ]
 
@@ -128,7 +130,7 @@ def test_every_first_page_is_read_through_an_index(app, on_postgres):
                         problems.append(f"{name}: sorts the rows ({node.get('Sort Key')})")
                 conditions += _conditions(nodes)
                 db.session.rollback()
-            missing = [column for column in indexed if column not in conditions]
+            missing = [column for column in indexed if not any(one in conditions for one in column.split("|"))]
             if missing:
                 problems.append(f"{name}: no index condition on {missing}: {conditions}")
         assert problems == [], "\n".join(problems)
