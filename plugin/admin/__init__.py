@@ -32,7 +32,23 @@ NAV = [
 
 def _views() -> None:
     # Importing a page module registers its views on `bp`.
-    from plugin.admin import auth, deliveries_pages, home, jobs_pages, protections_pages, shipments_pages  # noqa: F401
+    from plugin.admin import (  # noqa: F401
+        account,
+        audit_pages,
+        auth,
+        claim_actions,
+        claim_detail,
+        claims_pages,
+        deliveries_pages,
+        endpoints,
+        home,
+        jobs_pages,
+        keys,
+        protections_pages,
+        settings_pages,
+        shipments_pages,
+        users,
+    )
 
 
 @bp.before_request

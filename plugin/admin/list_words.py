@@ -35,9 +35,9 @@ WORDS = {
     "paid": lazy_gettext("Paid"),
     "reshipped": lazy_gettext("Reshipped"),
     # tracking
-    "shipped": lazy_gettext("Shipped"),
+    "shipped": lazy_gettext("Parcel shipped"),
     "in_transit": lazy_gettext("In transit"),
-    "delivered": lazy_gettext("Delivered"),
+    "delivered": lazy_gettext("Parcel delivered"),
     "failure": lazy_gettext("Delivery failed"),
     # webhook sources
     "stripe": lazy_gettext("Stripe"),
