@@ -138,6 +138,8 @@ class Writer:
 
     def __init__(self, url: str) -> None:
         self.conn = psycopg.connect(url)
+        # Triggers off for the load, as pg_restore loads (the reports' pre-aggregates are rebuilt afterwards).
+        self.conn.execute("SET session_replication_role = replica")
         self.conn.execute("SET synchronous_commit = off")
         self.conn.commit()
         self.queue: queue.Queue[tuple[str, str] | None] = queue.Queue(maxsize=6)
@@ -776,6 +778,11 @@ def fill_rows(url: str, plans: list[ShopPlan], *, seed: int, now: float, progres
             attach_indexes(conn, schema)
     counters.totals = dict(writer.rows)
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        from plugin.services.report_rollup import REBUILD_SQL
+
+        progress("rebuilding the reports' pre-aggregates")
+        conn.execute("DELETE FROM report_rows")
+        conn.execute(REBUILD_SQL)  # type: ignore[arg-type]
         for table in SERIAL_TABLES:
             top = f"SELECT coalesce(max(id), 0) + 1 FROM {table}"  # noqa: S608 (a table name of ours)
             conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), ({top}), false)")
