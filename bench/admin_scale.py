@@ -134,28 +134,32 @@ SERIAL_TABLES = ("payments", "stripe_refunds", "tracking_events", "webhook_deliv
 
 
 class Writer:
-    """COPYs chunks of rows from a second thread, so PostgreSQL ingests one chunk while Python makes the next."""
+    """COPYs chunks of rows from other threads, each with its own connection, so that PostgreSQL ingests on every
+    core while Python makes the next chunk (the tables have no index or foreign key during the load)."""
 
-    def __init__(self, url: str) -> None:
-        self.conn = psycopg.connect(url)
-        # Triggers off for the load, as pg_restore loads (the reports' pre-aggregates are rebuilt afterwards).
-        self.conn.execute("SET session_replication_role = replica")
-        self.conn.execute("SET synchronous_commit = off")
-        self.conn.commit()
-        self.queue: queue.Queue[tuple[str, str] | None] = queue.Queue(maxsize=6)
+    def __init__(self, url: str, connections: int = 2) -> None:
+        self.queue: queue.Queue[tuple[str, str] | None] = queue.Queue(maxsize=4 * connections)
         self.rows: dict[str, int] = {}
         self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name="copy-writer", daemon=True)
-        self.thread.start()
+        self.threads = [
+            threading.Thread(target=self._run, args=(url,), name=f"copy-writer-{n}", daemon=True)
+            for n in range(connections)
+        ]
+        for thread in self.threads:
+            thread.start()
 
-    def _run(self) -> None:
+    def _run(self, url: str) -> None:
         try:
-            while (item := self.queue.get()) is not None:
-                table, text = item
-                statement = f"COPY {table} ({', '.join(COLUMNS[table])}) FROM STDIN"
-                with self.conn.cursor() as cursor, cursor.copy(statement) as copy:
-                    copy.write(text.encode())
-                self.conn.commit()
+            with psycopg.connect(url) as conn:
+                # Triggers off for the load, as pg_restore loads (the reports' pre-aggregates are rebuilt after).
+                conn.execute("SET session_replication_role = replica")
+                conn.execute("SET synchronous_commit = off")
+                while (item := self.queue.get()) is not None:
+                    table, text = item
+                    statement = f"COPY {table} ({', '.join(COLUMNS[table])}) FROM STDIN"
+                    with conn.cursor() as cursor, cursor.copy(statement) as copy:
+                        copy.write(text.encode())
+                    conn.commit()
         except BaseException as exc:  # handed to the main thread, which raises it
             self.error = exc
             while self.queue.get() is not None:  # unblock the producer until it stops
@@ -169,9 +173,10 @@ class Writer:
             self.queue.put((table, "".join(lines)))
 
     def close(self) -> None:
-        self.queue.put(None)
-        self.thread.join()
-        self.conn.close()
+        for _ in self.threads:
+            self.queue.put(None)
+        for thread in self.threads:
+            thread.join()
         if self.error is not None:
             raise RuntimeError("COPY failed") from self.error
 
@@ -751,15 +756,44 @@ def detach_indexes(conn: psycopg.Connection[Any]) -> Schema:
     return Schema(foreign_keys, keys, [definition for _, definition in indexes])
 
 
-def attach_indexes(conn: psycopg.Connection[Any], schema: Schema) -> None:
-    """Build the keys and indexes again, then the foreign keys (which PostgreSQL checks over every row)."""
-    conn.execute("SET maintenance_work_mem = '512MB'")
+def attach_indexes(url: str, schema: Schema, connections: int = 2) -> None:
+    """Build the keys and indexes again, a table at a time on each connection, then the foreign keys (which
+    PostgreSQL checks over every row) one after another."""
+    work: dict[str, list[str]] = {}
     for table, name, definition in schema.keys:
-        conn.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+        work.setdefault(table, []).append(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
     for definition in schema.indexes:
-        conn.execute(definition)
-    for table, name, definition in schema.foreign_keys:
-        conn.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+        table = definition.split(" ON ", 1)[1].split()[0].removeprefix("public.")
+        work.setdefault(table, []).append(definition)
+    tables: queue.Queue[str] = queue.Queue()
+    biggest_first = ("webhook_deliveries", "shipments", "payments", "jobs", "tracking_events", "policies")
+    for table in sorted(work, key=lambda name: biggest_first.index(name) if name in biggest_first else 99):
+        if table in work:
+            tables.put(table)
+    errors: list[BaseException] = []
+
+    def build() -> None:
+        try:
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute("SET maintenance_work_mem = '256MB'")
+                while not tables.empty():
+                    for statement in work[tables.get_nowait()]:
+                        conn.execute(statement)  # type: ignore[arg-type]
+        except queue.Empty:
+            pass
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=build) for _ in range(connections)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise RuntimeError("building an index failed") from errors[0]
+    with psycopg.connect(url, autocommit=True) as conn:
+        for table, name, definition in schema.foreign_keys:
+            conn.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')  # type: ignore[arg-type]
 
 
 def fill_rows(url: str, plans: list[ShopPlan], *, seed: int, now: float, progress: Callable[[str], None]) -> Counters:
@@ -775,7 +809,7 @@ def fill_rows(url: str, plans: list[ShopPlan], *, seed: int, now: float, progres
         finally:
             writer.close()
             progress("rows written; building the keys and indexes")
-            attach_indexes(conn, schema)
+            attach_indexes(libpq_url(url), schema)
     counters.totals = dict(writer.rows)
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
         from plugin.services.report_rollup import REBUILD_SQL
