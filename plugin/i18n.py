@@ -91,6 +91,15 @@ def page_language() -> str:
     return language_code(str(locale)) or DEFAULT_LOCALE if locale is not None else DEFAULT_LOCALE
 
 
+def catalogue(code: str) -> NullTranslations:
+    """A language's compiled catalogue, for texts in a language other than the request's (the widget's offer)."""
+    from flask import current_app
+
+    locale = LOCALES.get(code, LOCALES[DEFAULT_LOCALE])
+    catalogues: dict[str, Translations] = current_app.extensions["catalogues"]
+    return catalogues.get(locale) or NullTranslations()
+
+
 def add_language_chooser(app: Flask, chooser: LanguageChooser) -> None:
     """Let a part of the app (the admin, the portal) choose the language of its pages."""
     app.extensions.setdefault("language_choosers", []).append(chooser)
@@ -100,7 +109,12 @@ def init_app(app: Flask) -> None:
     """Bind Flask-Babel with our locale selection and the in-memory catalogues."""
     babel = Babel()
     babel.init_app(app, default_locale=DEFAULT_LOCALE, locale_selector=select_locale)
-    babel.domain_instance = CatalogueDomain(load_catalogues())  # replaces the cached default domain
+    catalogues = load_catalogues()
+    app.extensions["catalogues"] = catalogues
+    babel.domain_instance = CatalogueDomain(catalogues)  # replaces the cached default domain
+    from plugin.catalogue_check import cli
+
+    app.cli.add_command(cli)  # flask --app plugin i18n check
 
     @app.context_processor
     def language_context() -> dict[str, object]:

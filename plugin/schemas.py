@@ -518,11 +518,39 @@ class ExcludedItemSchema(Schema):
     reason = fields.String(metadata={"enum": ["category_excluded", "sku_excluded"]})
 
 
+class OfferTextsSchema(Schema):
+    """The built-in words of the offer in `offer.language`, from the same catalogue as the admin, the claim portal
+    and the terms page: what the widget shows and announces. `{price}` stands for the formatted price; fill it as
+    text, never as HTML."""
+
+    title = fields.String(metadata={"description": "The built-in title (the merchant's `offer.title` aside)."})
+    description = fields.String(metadata={"description": "The built-in description."})
+    terms = fields.String(metadata={"description": "The terms link's label."})
+    price = fields.String(
+        metadata={"description": "Announced when a price is shown, e.g. `Shipping protection: {price}`."}
+    )
+    added = fields.String(metadata={"description": "Announced when the shopper selects the offer."})
+    removed = fields.String(metadata={"description": "Announced when the shopper unselects it."})
+    changed = fields.String(
+        metadata={"description": "Shown when the price changed after the shopper selected it (selection undone)."}
+    )
+
+
 class OfferSchema(Schema):
-    title = fields.String()
-    description = fields.String()
+    title = fields.String(metadata={"description": "The merchant's title, else the built-in one in `language`."})
+    description = fields.String(
+        metadata={"description": "The merchant's description, else the built-in one in `language`."}
+    )
     terms_url = fields.String()
     terms_version = fields.String()
+    language = fields.String(
+        metadata={
+            "enum": ["en", "zh"],
+            "description": "The language of the built-in texts: the request's `locale` if spoken, else the best "
+            "of Accept-Language, else English.",
+        }
+    )
+    texts = fields.Nested(OfferTextsSchema)
 
 
 class QuoteSchema(Schema):

@@ -11,21 +11,24 @@ from plugin.api.blueprint import Blueprint, documentation_only
 from plugin.api.cart_decoding import decode_quote_request
 from plugin.api.cors import check_origin
 from plugin.auth import KeyKind, current_snapshot, require_key
+from plugin.i18n import LOCALES, language_code
 from plugin.models import rfc3339, utcnow
+from plugin.offer_texts import offer_texts
 from plugin.rate_limits import per_key_and_address
 from plugin.schemas import QuoteRequestSchema, QuoteSchema
-from plugin.services.quotes import OFFER_LANGUAGES, IssuedQuote, quote_cart
+from plugin.services.quotes import IssuedQuote, quote_cart
 from plugin.validation import read_body
 
 _encoder = msgspec.json.Encoder()
+OFFER_LANGUAGES = tuple(LOCALES)  # "en" first: the default
 bp = Blueprint("quotes", __name__, url_prefix="/api/v1/quotes", description="Price shipping protection.")
 
 
 def _language(requested: str | None) -> str:
-    if requested:
-        primary = requested.replace("_", "-").split("-")[0].lower()
-        if primary in OFFER_LANGUAGES:
-            return primary
+    """The quote's `locale` if we speak it, else the best of Accept-Language, else English."""
+    asked = language_code(requested)
+    if asked is not None:
+        return asked
     header = request.environ.get("HTTP_ACCEPT_LANGUAGE", "")
     if not any(language in header for language in OFFER_LANGUAGES[1:]):
         return "en"  # nothing but English could match: skip parsing the header
@@ -35,6 +38,7 @@ def _language(requested: str | None) -> str:
 def quote_body(quote: IssuedQuote) -> dict[str, Any]:
     """The contract's quote object."""
     price = quote.price
+    texts = quote.offer.texts
     return {
         "id": quote.id,
         "object": "quote",
@@ -52,6 +56,8 @@ def quote_body(quote: IssuedQuote) -> dict[str, Any]:
             "description": quote.offer.description,
             "terms_url": quote.offer.terms_url,
             "terms_version": quote.offer.terms_version,
+            "language": texts.language,
+            "texts": {"title": texts.title, "description": texts.description, **texts.widget},
         },
     }
 
@@ -80,7 +86,7 @@ def create_quote() -> Response:
         quote_request.cart,
         signing_key=current_app.config["SECRET_KEY"],
         now=utcnow(),
-        language=_language(quote_request.locale),
+        texts=offer_texts(_language(quote_request.locale)),
         default_terms_url=f"{request.scheme}://{request.host}{request.script_root}/terms/{shop.id}",
     )
     # Returned as a ready response: the schema above documents it, and no second serialisation runs.

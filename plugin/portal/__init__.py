@@ -23,6 +23,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -34,9 +35,10 @@ from plugin.domain.claims import AffectedItem, ClaimType
 from plugin.domain.untrusted_text import is_clean
 from plugin.errors import ApiError, NotFoundError, RateLimitedError, ValidationFailedError
 from plugin.extensions import db
+from plugin.i18n import HTML_LANG, LANGUAGE_NAMES, LOCALES, add_language_chooser, page_language
 from plugin.models import Claim, Shipment, Shop, utcnow
 from plugin.portal import access
-from plugin.portal.texts import HTML_LANG, LANGUAGE_NAMES, LANGUAGES, TEXTS, page_language, refusal_text
+from plugin.portal.texts import CLAIM_TYPES, RESOLUTIONS, STATUSES, chosen_language, refusal_text
 from plugin.services import claims as service
 from plugin.services.claims import ClaimExistsError, ClaimRequest, FoundOrder, OrderNotFoundError
 from plugin.services.evidence import MAX_FILE_BYTES, MAX_FILES, evidence_of_claim, inspect_uploads
@@ -54,6 +56,12 @@ MAX_EMAIL = 320
 # The claim form has a field per item line of a parcel (up to 500) besides its own few.
 MAX_PORTAL_FORM_PARTS = 600
 UPLOAD_ENDPOINTS = frozenset({"portal.claim_form", "portal.status_evidence"})
+
+
+@bp.record_once
+def _choose_language(state: Any) -> None:
+    """The shopper's own choice of language (?lang=, then the session) comes before Accept-Language."""
+    add_language_chooser(state.app, chosen_language)
 
 
 @bp.url_value_preprocessor
@@ -85,15 +93,16 @@ def _render(template: str, shop: Shop | None, status: int = 200, **context: Any)
     language = page_language()
     brand = access.branding(shop) if shop is not None else None
     g.portal_logo_origin = brand.logo_origin if brand else None
-    t = TEXTS[language]
     response = current_app.make_response(
         (
             render_template(
                 f"portal/{template}",
-                t=t,
                 lang=language,
                 html_lang=HTML_LANG[language],
-                languages=[(code, LANGUAGE_NAMES[code]) for code in LANGUAGES if code != language],
+                languages=[(code, LANGUAGE_NAMES[code]) for code in LOCALES if code != language],
+                type_names=CLAIM_TYPES,
+                status_names=STATUSES,
+                resolution_names=RESOLUTIONS,
                 brand=brand,
                 shop=shop,
                 title=context.pop("title", None),
@@ -113,15 +122,19 @@ def _shop_or_404(shop_id: str) -> Shop | None:
     return shop
 
 
-def _message_page(shop: Shop | None, status: int, text: str, *, back_to_lookup: bool = True) -> ResponseReturnValue:
-    """A page that only says something: the texts `<text>_title` and `<text>` in the shopper's language."""
-    t = TEXTS[page_language()]
+def _message_page(
+    shop: Shop | None, status: int, title: str, message: str, *, back_to_lookup: bool = True
+) -> ResponseReturnValue:
+    """A page that only says something (a title and a sentence, already in the shopper's language)."""
     here = url_for("portal.lookup", shop_id=shop.id) if shop is not None and back_to_lookup else None
-    return _render("message.html", shop, status, title=t[f"{text}_title"], message=t[text], here=here)
+    return _render("message.html", shop, status, title=title, message=message, here=here)
 
 
 def _not_found(shop: Shop | None) -> ResponseReturnValue:
-    return _message_page(shop, 404, "not_found")
+    message = gettext(
+        "This link is not valid or has expired. Use the link from your confirmation, or find your order again."
+    )
+    return _message_page(shop, 404, gettext("Link not valid"), message)
 
 
 def _shop_of_request() -> Shop | None:
@@ -131,13 +144,15 @@ def _shop_of_request() -> Shop | None:
 @bp.errorhandler(CSRFError)
 def csrf_failed(_error: CSRFError) -> ResponseReturnValue:
     """A form without its token (or with a stale one): a page that says what to do, nothing changed."""
-    return _message_page(_shop_of_request(), 400, "csrf")
+    message = gettext("This form expired or was not sent from this page. Go back, reload the page and try again.")
+    return _message_page(_shop_of_request(), 400, gettext("Please try again"), message)
 
 
 @bp.errorhandler(RequestEntityTooLarge)
 def too_large(_error: RequestEntityTooLarge) -> ResponseReturnValue:
     """Uploads above the limit are refused before they are read whole."""
-    return _message_page(_shop_of_request(), 413, "too_large")
+    message = gettext("The files are too large: send at most 10 files of 10 MB each.")
+    return _message_page(_shop_of_request(), 413, gettext("Files too large"), message)
 
 
 # ---- step 1: find the order -----------------------------------------------------------------------------------
@@ -153,7 +168,11 @@ def _hit_lookup_limit(shop_id: str, what: str = "claim_lookup") -> None:
 def _limited_page(shop: Shop, limited: RateLimitedError) -> ResponseReturnValue:
     """The 429 page, with Retry-After."""
     log.info("claim portal requests limited", extra={"shop_id": shop.id, "path": request.path})
-    response = current_app.make_response(_message_page(shop, 429, "rate_limited", back_to_lookup=False))
+    message = gettext(
+        "Too many attempts to find an order from this connection. Please wait a few minutes and try again."
+    )
+    page = _message_page(shop, 429, gettext("Too many attempts"), message, back_to_lookup=False)
+    response = current_app.make_response(page)
     response.headers.update(limited.headers)
     return response
 
@@ -182,10 +201,10 @@ def lookup(shop_id: str) -> ResponseReturnValue:
     shop = _shop_or_404(shop_id)
     if shop is None:
         return _not_found(None)
-    t = TEXTS[page_language()]
     if request.method == "GET":
         expired = request.args.get("expired") == "1"
-        return _render("lookup.html", shop, values={}, error=t["session_expired"] if expired else None)
+        error = gettext("For your security, please find your order again.") if expired else None
+        return _render("lookup.html", shop, values={}, error=error)
     values = {"order_number": request.form.get("order_number", ""), "email": request.form.get("email", "")}
     try:
         _hit_lookup_limit(shop.id)
@@ -194,7 +213,8 @@ def lookup(shop_id: str) -> ResponseReturnValue:
     try:
         found = _find(shop, values["order_number"], values["email"])
     except OrderNotFoundError:
-        return _render("lookup.html", shop, 404, values=values, error=t["order_not_found"])
+        error = gettext("No order matches this order number and email. Check both and try again.")
+        return _render("lookup.html", shop, 404, values=values, error=error)
     access.remember_order(shop.id, found.order_id, service.normalise_email(values["email"]))
     return redirect(url_for("portal.claim_form", shop_id=shop.id), 303)
 
@@ -249,13 +269,12 @@ def _claim_types(shop: Shop) -> list[str]:
 def _render_claim(
     shop: Shop, found: FoundOrder, form: ClaimForm, status: int = 200, **context: Any
 ) -> ResponseReturnValue:
-    t = TEXTS[page_language()]
     parcels = _parcel_rows(found)
     return _render(
         "claim.html",
         shop,
         status,
-        title=t["order_heading"].format(order=found.order_id),
+        title=gettext("Order %(order)s", order=found.order_id),
         order_id=found.order_id,
         parcels=parcels,
         types=_claim_types(shop),
@@ -265,16 +284,16 @@ def _render_claim(
     )
 
 
-def _read_uploads(t: dict[str, str]) -> list[tuple[str | None, bytes]]:
+def _read_uploads() -> list[tuple[str | None, bytes]]:
     """The chosen files (an empty file input sends one nameless, empty part: not a file)."""
     parts = [part for part in request.files.getlist("evidence") if part.filename]
     if len(parts) > MAX_FILES:
-        raise _FormError("evidence", t["files_too_many"])
+        raise _FormError("evidence", gettext("Send at most 10 files at a time."))
     uploads: list[tuple[str | None, bytes]] = []
     for part in parts:
         data = part.stream.read(MAX_FILE_BYTES + 1)
         if len(data) > MAX_FILE_BYTES:
-            raise _FormError("evidence", t["file_too_large"].format(name=part.filename))
+            raise _FormError("evidence", gettext("%(name)s is larger than 10 MB.", name=part.filename))
         uploads.append((part.filename, data))
     return uploads
 
@@ -291,38 +310,41 @@ class _FormError(Exception):
         self.message = message
 
 
-def _inspected(t: dict[str, str], uploads: list[tuple[str | None, bytes]]) -> list[Any]:
+def _files_refused(details: str) -> str:
+    heading = gettext("A file could not be accepted:")
+    return f"{heading} {details}"
+
+
+def _inspected(uploads: list[tuple[str | None, bytes]]) -> list[Any]:
     try:
         return inspect_uploads(uploads)
     except ValidationFailedError as refused:
         details = " ".join(message for messages in refused.fields.values() for message in messages)
-        raise _FormError("evidence", f"{t['files_refused']} {details or refused.message}") from None
+        raise _FormError("evidence", _files_refused(details or refused.message)) from None
 
 
-def _claim_request(
-    t: dict[str, str], language: str, shop: Shop, found: FoundOrder, email: str, form: ClaimForm
-) -> ClaimRequest:
+def _claim_request(language: str, shop: Shop, found: FoundOrder, email: str, form: ClaimForm) -> ClaimRequest:
     """The claim as the rules take it, built from the form and the found order (never from hidden fields)."""
     parcels = _parcel_rows(found)
     chosen = next((row for row in parcels if row["shipment"].shipment_ref == form.parcel), None)
     if chosen is None and len(parcels) == 1:
         chosen = parcels[0]
     if chosen is None and parcels:
-        raise _FormError("parcel", t["parcel_required"])
+        raise _FormError("parcel", gettext("Please choose the parcel."))
     if form.type not in _claim_types(shop):
-        raise _FormError("type", t["type_required"])
+        raise _FormError("type", gettext("Please choose what happened."))
     description = _one_newline(form.description).strip()
     if not description:
-        raise _FormError("description", t["description_required"])
+        raise _FormError("description", gettext("Please describe what happened."))
     if len(description) > MAX_DESCRIPTION:
-        raise _FormError("description", t["description_too_long"])
+        raise _FormError("description", gettext("Please keep the description under 5,000 characters."))
     if not is_clean(description):
-        raise _FormError("description", t["text_unusable"])
+        raise _FormError("description", _text_unusable())
     items: list[AffectedItem] = []
     for line in chosen["lines"] if chosen else ():
         raw = form.quantities.get(line["field"], "0").strip() or "0"
         if not raw.isascii() or not raw.isdigit() or int(raw) > line["quantity"]:
-            raise _FormError(line["field"], t["quantity_invalid"].format(count=line["quantity"]))
+            raise _FormError(line["field"], gettext("Choose a number from 0 to %(count)s.", count=line["quantity"]))
         if int(raw) > 0:
             items.append(AffectedItem(line["sku"], int(raw)))
     shipment: Shipment | None = chosen["shipment"] if chosen else None
@@ -338,18 +360,22 @@ def _claim_request(
     )
 
 
-def _refusal(t: dict[str, str], language: str, shop: Shop, error: ApiError, claim_type: str) -> dict[str, Any]:
+def _text_unusable() -> str:
+    return gettext("This text contains characters that cannot be stored; please retype it.")
+
+
+def _refusal(shop: Shop, error: ApiError, claim_type: str) -> dict[str, Any]:
     """How a refusal of the rules reads on the form (claim_exists links the claim: the email was proven)."""
     if isinstance(error, ClaimExistsError):
         claim_id = str(error.extra["claim"])
         return {
-            "error": t["refused_claim_exists"],
+            "error": refusal_text(error.code, error.message, claim_type),
             "existing_link": status_path(claim_id, shop.id, access.signing_keys()),
         }
     if isinstance(error, ValidationFailedError) and error.code == "validation_error":
         details = " ".join(message for messages in error.fields.values() for message in messages)
-        return {"error": t["refused_other"].format(message=details or error.message)}
-    return {"error": refusal_text(language, error.code, error.message, claim_type)}
+        return {"error": gettext("This claim cannot be filed: %(message)s", message=details or error.message)}
+    return {"error": refusal_text(error.code, error.message, claim_type)}
 
 
 @bp.route("/<shop_id>/claim", methods=["GET", "POST"])
@@ -362,8 +388,6 @@ def claim_form(shop_id: str) -> ResponseReturnValue:
     if recalled is None:
         return redirect(url_for("portal.lookup", shop_id=shop.id, expired=1), 303)
     found, email = recalled
-    language = page_language()
-    t = TEXTS[language]
     if request.method == "GET":
         return _render_claim(shop, found, ClaimForm())
     form = ClaimForm(
@@ -373,8 +397,8 @@ def claim_form(shop_id: str) -> ResponseReturnValue:
         quantities={name: value for name, value in request.form.items() if name.startswith("qty-")},
     )
     try:
-        claim_request = _claim_request(t, language, shop, found, email, form)
-        files = _inspected(t, _read_uploads(t))
+        claim_request = _claim_request(page_language(), shop, found, email, form)
+        files = _inspected(_read_uploads())
     except _FormError as invalid:
         form.errors[invalid.field_name] = invalid.message
         return _render_claim(shop, found, form, 422)
@@ -385,7 +409,7 @@ def claim_form(shop_id: str) -> ResponseReturnValue:
         return redirect(url_for("portal.lookup", shop_id=shop.id, expired=1), 303)
     except ApiError as refused:
         log.info("portal claim refused", extra={"shop_id": shop.id, "code": refused.code})
-        return _render_claim(shop, found, form, refused.status, **_refusal(t, language, shop, refused, form.type))
+        return _render_claim(shop, found, form, refused.status, **_refusal(shop, refused, form.type))
     session[access.FILED_CLAIM] = claim.id
     return redirect(url_for("portal.filed", shop_id=shop.id), 303)
 
@@ -401,12 +425,11 @@ def filed(shop_id: str) -> ResponseReturnValue:
         claim = service.get_claim(shop.id, claim_id)
     except NotFoundError:
         return _not_found(shop)
-    t = TEXTS[page_language()]
     path = status_path(claim.id, shop.id, access.signing_keys())
     return _render(
         "filed.html",
         shop,
-        title=t["filed_title"],
+        title=gettext("Claim received"),
         claim=claim,
         status_link=path,
         status_url=request.host_url.rstrip("/") + path,
@@ -430,14 +453,13 @@ def _claim_of(shop: Shop | None, token: str) -> Claim | None:
 
 def _render_status(shop: Shop, claim: Claim, token: str, status: int = 200, **context: Any) -> ResponseReturnValue:
     language = page_language()
-    t = TEXTS[language]
     shipment = db.session.get(Shipment, claim.shipment_id)
     evidence = evidence_of_claim(claim)
     return _render(
         "status.html",
         shop,
         status,
-        title=t["status_title"].format(claim=claim.id),
+        title=gettext("Claim %(claim)s", claim=claim.id),
         here=url_for("portal.status", shop_id=shop.id, token=token),
         claim=claim,
         token=token,
@@ -474,19 +496,18 @@ def status_message(shop_id: str, token: str) -> ResponseReturnValue:
         _hit_lookup_limit(claim.id, "claim_status_write")  # replies and uploads: no flooding of a claim
     except RateLimitedError as limited:
         return _limited_page(shop, limited)
-    t = TEXTS[page_language()]
     body = _one_newline(request.form.get("body", "")).strip()
     problem = None
     if not body:
-        problem = t["message_required"]
+        problem = gettext("Please write a message.")
     elif len(body) > MAX_MESSAGE:
-        problem = t["message_too_long"]
+        problem = gettext("Please keep the message under 5,000 characters.")
     elif not is_clean(body):
-        problem = t["text_unusable"]
+        problem = _text_unusable()
     if problem is not None:
         return _render_status(shop, claim, token, 422, message_error=problem, message_body=body)
     service.add_message(claim, body, "shopper", "shopper", utcnow())
-    flash(t["message_sent"])
+    flash(gettext("Your message was sent."))
     return redirect(url_for("portal.status", shop_id=shop.id, token=token), 303)
 
 
@@ -501,17 +522,16 @@ def status_evidence(shop_id: str, token: str) -> ResponseReturnValue:
         _hit_lookup_limit(claim.id, "claim_status_write")
     except RateLimitedError as limited:
         return _limited_page(shop, limited)
-    t = TEXTS[page_language()]
     try:
-        uploads = _read_uploads(t)
+        uploads = _read_uploads()
         if not uploads:
-            raise _FormError("evidence", t["files_none"])
-        files = _inspected(t, uploads)
+            raise _FormError("evidence", gettext("Choose at least one file."))
+        files = _inspected(uploads)
         service.add_claim_evidence(shop.id, claim.id, files, by="shopper")
     except _FormError as invalid:
         return _render_status(shop, claim, token, 422, evidence_error=invalid.message)
     except ValidationFailedError as refused:
         details = " ".join(message for messages in refused.fields.values() for message in messages)
-        return _render_status(shop, claim, token, 422, evidence_error=f"{t['files_refused']} {details}")
-    flash(t["files_added"])
+        return _render_status(shop, claim, token, 422, evidence_error=_files_refused(details))
+    flash(gettext("Your files were added to the claim."))
     return redirect(url_for("portal.status", shop_id=shop.id, token=token), 303)

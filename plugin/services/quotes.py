@@ -12,18 +12,17 @@ from plugin.domain.pricing import Cart, Price, price_cart
 from plugin.errors import ValidationFailedError
 from plugin.services.shop_snapshots import ShopSnapshot
 
-# The built-in offer, in the languages the widget speaks; a merchant's own texts replace them.
-DEFAULT_OFFER_TEXTS = {
-    "en": {
-        "title": "Shipping protection",
-        "description": "Get a refund or a replacement if your parcel is lost, stolen or damaged in transit.",
-    },
-    "zh": {
-        "title": "运输保障",
-        "description": "包裹在运输途中丢失、被盗或损坏时，可获退款或补发。",
-    },
-}
-OFFER_LANGUAGES = tuple(DEFAULT_OFFER_TEXTS)
+
+@dataclass(frozen=True)
+class OfferTexts:
+    """The built-in words of an offer in one language (from the gettext catalogues; see plugin.offer_texts)."""
+
+    language: str  # "en" or "zh"
+    title: str
+    description: str
+    # The widget's own words: "terms" (the link's label), "price", "added", "removed", "changed"; "{price}" in them
+    # stands for the formatted price.
+    widget: Mapping[str, str]
 
 
 @dataclass(frozen=True)
@@ -34,6 +33,7 @@ class Offer:
     description: str
     terms_url: str
     terms_version: str
+    texts: OfferTexts
 
 
 @dataclass(frozen=True)
@@ -46,15 +46,15 @@ class IssuedQuote:
     offer: Offer
 
 
-def offer_for(settings: Mapping[str, Any], language: str, default_terms_url: str) -> Offer:
+def offer_for(settings: Mapping[str, Any], texts: OfferTexts, default_terms_url: str) -> Offer:
     """The merchant's offer texts, else the built-in ones in the shopper's language."""
-    texts = DEFAULT_OFFER_TEXTS.get(language, DEFAULT_OFFER_TEXTS["en"])
     offer = settings["offer"]
     return Offer(
-        title=offer["title"] or texts["title"],
-        description=offer["description"] or texts["description"],
+        title=offer["title"] or texts.title,
+        description=offer["description"] or texts.description,
         terms_url=offer["terms_url"] or default_terms_url,
         terms_version=offer["terms_version"],
+        texts=texts,
     )
 
 
@@ -64,7 +64,7 @@ def quote_cart(
     *,
     signing_key: str,
     now: datetime,
-    language: str,
+    texts: OfferTexts,
     default_terms_url: str,
 ) -> IssuedQuote:
     """Price the cart for this shop; an eligible quote gets a reference valid for 24 hours."""
@@ -74,7 +74,7 @@ def quote_cart(
             fields={"currency": [f"Must be the shop's currency, {shop.currency}."]},
         )
     price = price_cart(cart, shop.rules)
-    offer = offer_for(shop.settings, language, default_terms_url)
+    offer = offer_for(shop.settings, texts, default_terms_url)
     if not price.eligible:
         return IssuedQuote(id=None, price=price, expires_at=None, offer=offer)
     expires_at = (now + quote_token.QUOTE_VALIDITY).replace(microsecond=0)

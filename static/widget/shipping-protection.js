@@ -3,7 +3,8 @@
  *  <shipping-protection></shipping-protection>
  * The page sets element.cart = {currency, destination, items} and listens for "shipping-protection:change"
  * ({selected, quote, consent}). Never pre-selected; silent (one console warning) when the API is slow or down;
- * a cart the API refuses (422) logs a console error naming the refused fields. */
+ * a cart the API refuses (422) logs a console error naming the refused fields. Its words come with each quote
+ * (offer.texts, from the server's catalogues, in the language asked by `locale`). */
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -12,26 +13,6 @@
   var API = (script.getAttribute("data-api") || new URL(script.src, location.href).origin).replace(/\/$/, "");
   var TIMEOUT_MS = 3000;
   var DEBOUNCE_MS = 200;
-  var TEXTS = {
-    en: {
-      title: "Shipping protection",
-      description: "Refund or replacement if your parcel is lost, stolen or damaged in transit.",
-      terms: "Terms",
-      price: "Shipping protection: {price}",
-      added: "Shipping protection added for {price}",
-      removed: "Shipping protection removed",
-      changed: "The shipping protection price changed to {price}; select it again to add it."
-    },
-    zh: {
-      title: "运输保障",
-      description: "包裹在运输途中丢失、被盗或损坏时，可获退款或补发。",
-      terms: "条款",
-      price: "运输保障：{price}",
-      added: "已添加运输保障，{price}",
-      removed: "已取消运输保障",
-      changed: "运输保障价格已变为 {price}，如需添加请重新勾选。"
-    }
-  };
   var CSS =
     ":host{display:block!important;visibility:visible!important;opacity:1!important;contain:content}" +
     ".box{all:initial;display:flex!important;gap:.75em;align-items:flex-start;box-sizing:border-box;width:100%;" +
@@ -79,7 +60,7 @@
     return node;
   }
 
-  function fill(template, price) { return template.replace("{price}", price); }
+  function fill(template, price) { return (template || "").replace("{price}", price); }
 
   class ShippingProtection extends HTMLElement {
     static get observedAttributes() { return ["variant", "lang", "heading", "description", "accent-color"]; }
@@ -139,15 +120,20 @@
   }
 
   var proto = ShippingProtection.prototype;
-  proto.attributeChangedCallback = function () { if (this._quote) this._render(this._quote); };
-
-  proto._lang = function () {
-    var lang = this.getAttribute("lang") || document.documentElement.lang || navigator.language || "en";
-    return { code: lang, texts: TEXTS[lang.toLowerCase().indexOf("zh") === 0 ? "zh" : "en"] };
+  proto.attributeChangedCallback = function (name) {
+    if (name === "lang" && this._cart) this.cart = this._cart; // the words come with the quote: ask again
+    else if (this._quote) this._render(this._quote);
   };
 
+  proto._lang = function () {
+    return this.getAttribute("lang") || document.documentElement.lang || navigator.language || "en";
+  };
+
+  // The words of the quote's offer, in the language the API answered in.
+  function texts(quote) { return (quote && quote.offer && quote.offer.texts) || {}; }
+
   proto._format = function (amount, currency) {
-    var lang = this._lang().code;
+    var lang = this._lang();
     try {
       var format = new Intl.NumberFormat(lang, { style: "currency", currency: currency });
       var digits = format.resolvedOptions().maximumFractionDigits;
@@ -166,7 +152,7 @@
     var controller = window.AbortController ? new AbortController() : null;
     var timer = setTimeout(function () { if (controller) controller.abort(); }, TIMEOUT_MS);
     this._busy = true;
-    var body = JSON.stringify(Object.assign({}, cart, { locale: this._lang().code }));
+    var body = JSON.stringify(Object.assign({}, cart, { locale: this._lang() }));
     fetch(API + "/api/v1/quotes", {
       method: "POST",
       headers: { Authorization: "Bearer " + KEY, "Content-Type": "application/json" },
@@ -203,33 +189,34 @@
 
   proto._render = function (quote) {
     var previous = this._quote;
-    var texts = this._lang().texts;
     if (!quote || !quote.eligible || !quote.id) return this._hide();
     this._quote = quote;
     var price = this._format(quote.customer_price, quote.currency);
     var offer = quote.offer || {};
+    var t = texts(quote);
     var toggle = this.getAttribute("variant") === "toggle";
     this._input.className = toggle ? "switch" : "";
     if (toggle) this._input.setAttribute("role", "switch"); else this._input.removeAttribute("role");
     var accent = this.getAttribute("accent-color");
     if (accent) this.style.setProperty("--sp-accent", accent);
-    var localized = this._lang().code.toLowerCase().indexOf("zh") === 0;
-    this._title.textContent = this.getAttribute("heading") || (localized ? texts.title : offer.title || texts.title);
-    this._desc.textContent = this.getAttribute("description") || (localized ? texts.description : offer.description || texts.description);
+    // A merchant's own offer texts are written in one language: other languages get the built-in ones.
+    var localized = offer.language && offer.language !== "en";
+    this._title.textContent = this.getAttribute("heading") || (localized && t.title) || offer.title || t.title || "";
+    this._desc.textContent = this.getAttribute("description") || (localized && t.description) || offer.description || t.description || "";
     this._price.textContent = price;
-    this._terms.textContent = texts.terms;
-    if (offer.terms_url) { this._terms.href = offer.terms_url; this._terms.hidden = false; } else { this._terms.hidden = true; }
+    this._terms.textContent = t.terms || "";
+    if (offer.terms_url && t.terms) { this._terms.href = offer.terms_url; this._terms.hidden = false; } else { this._terms.hidden = true; }
     this._box.hidden = false;
     if (this._input.checked && previous && previous.customer_price !== quote.customer_price) {
       // Consent was given to another price: ask again rather than charge what was not agreed to.
       this._input.checked = false;
       this._consent = null;
-      this._note.textContent = fill(texts.changed, price); // shown, not only announced: the box the shopper ticked is now empty
+      this._note.textContent = fill(t.changed, price); // shown, not only announced: the box the shopper ticked is now empty
       this._note.hidden = false;
       this._announce(this._note.textContent);
       this._emit(false);
     } else if (!previous || previous.customer_price !== quote.customer_price) {
-      this._announce(fill(texts.price, price));
+      this._announce(fill(t.price, price));
     }
   };
 
@@ -258,16 +245,16 @@
   proto._choose = function (selected) {
     var self = this;
     var quote = this._quote;
-    var texts = this._lang().texts;
+    var t = texts(quote);
     if (!quote) return;
     this._note.hidden = true; // the shopper has seen the new price and chosen again
     if (!selected) {
       this._consent = null;
-      this._announce(texts.removed);
+      this._announce(t.removed || "");
       return this._emit(false);
     }
     var price = this._format(quote.customer_price, quote.currency);
-    this._announce(fill(texts.added, price));
+    this._announce(fill(t.added, price));
     var shown = [this._title.textContent, price, this._desc.textContent].join(" — ");
     fetch(API + "/api/v1/consents", {
       method: "POST",
@@ -280,7 +267,7 @@
         text_shown: shown,
         terms_version: (quote.offer && quote.offer.terms_version) || "1",
         terms_url: (quote.offer && quote.offer.terms_url) || null,
-        locale: this._lang().code,
+        locale: this._lang(),
         shown_at: new Date().toISOString()
       })
     })

@@ -10,6 +10,7 @@ import pytest
 
 from plugin.domain import quote_token
 from tests.conftest import TEST_SECRET_KEY, bearer
+from tests.i18n_helpers import zh
 
 CONTRACT_EXAMPLE = {
     "currency": "USD",
@@ -190,6 +191,47 @@ def test_offer_texts_follow_the_locale_and_the_merchant(client, shop):
     patch_settings(client, shop, {"offer": {"title": "Protect my jade", "terms_url": "https://jade.example/terms"}})
     own = client.post("/api/v1/quotes", json=CONTRACT_EXAMPLE, headers=headers).get_json()["offer"]
     assert own["title"] == "Protect my jade" and own["terms_url"] == "https://jade.example/terms"
+
+
+def test_the_offer_carries_the_widgets_words_from_the_catalogue(client, shop):
+    headers = bearer(shop.keys.publishable_key)
+    english = client.post("/api/v1/quotes", json=CONTRACT_EXAMPLE, headers=headers).get_json()["offer"]
+    assert english["language"] == "en"
+    assert english["texts"] == {
+        "title": "Shipping protection",
+        "description": "Get a refund or a replacement if your parcel is lost, stolen or damaged in transit.",
+        "terms": "Terms",
+        "price": "Shipping protection: {price}",
+        "added": "Shipping protection added for {price}",
+        "removed": "Shipping protection removed",
+        "changed": "The shipping protection price changed to {price}; select it again to add it.",
+    }
+    chinese = client.post("/api/v1/quotes", json={**CONTRACT_EXAMPLE, "locale": "zh-Hans-CN"}, headers=headers)
+    offer = chinese.get_json()["offer"]
+    assert offer["language"] == "zh" and offer["title"] == offer["texts"]["title"] == zh("Shipping protection")
+    assert set(offer["texts"]) == set(english["texts"])
+    for key, text in english["texts"].items():
+        message = text.replace("{price}", "%(price)s")
+        assert offer["texts"][key] == (zh(message, price="{price}") if "{price}" in text else zh(message))
+    assert offer["texts"]["changed"].count("{price}") == 1
+    # A locale we do not speak falls back to the browser's language, then to English.
+    french = client.post(
+        "/api/v1/quotes", json={**CONTRACT_EXAMPLE, "locale": "fr-FR"}, headers={**headers, "Accept-Language": "zh"}
+    )
+    assert french.get_json()["offer"]["language"] == "zh"
+    # The merchant's own title is the offer's title; the built-in one stays in texts for other languages.
+    patch_settings(client, shop, {"offer": {"title": "Protect my jade"}})
+    own = client.post("/api/v1/quotes", json={**CONTRACT_EXAMPLE, "locale": "zh"}, headers=headers).get_json()
+    assert own["offer"]["title"] == "Protect my jade" and own["offer"]["texts"]["title"] == zh("Shipping protection")
+
+
+def test_the_openapi_document_describes_the_offers_texts(client):
+    schemas = client.get("/api/openapi.json").get_json()["components"]["schemas"]
+    offer = schemas["Offer"]["properties"]
+    assert {"title", "description", "terms_url", "terms_version", "language", "texts"} <= set(offer)
+    assert set(schemas["OfferTexts"]["properties"]) == {
+        "title", "description", "terms", "price", "added", "removed", "changed",
+    }  # fmt: skip
 
 
 def test_terms_page_shows_the_shops_rules(client, shop):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -121,6 +122,32 @@ def test_chinese_texts_for_a_chinese_page(page, live_server, demo):
     assert page.locator("shipping-protection .title").inner_text() == "运输保障"
     assert page.locator("shipping-protection a").inner_text() == "条款"
     assert "10.00" in page.locator(PRICE).inner_text()
+
+
+def test_the_words_come_with_the_quote_from_the_servers_catalogue(page, live_server, demo):
+    """The widget holds no words of its own: it shows and announces the quote's offer.texts."""
+    source = page.request.get(f"{live_server}/static/widget/shipping-protection.js").text()
+    assert not re.search(r"[\u4e00-\u9fff]", source) and "Shipping protection:" not in source
+
+    def reworded(route) -> None:
+        response = route.fetch()
+        body = response.json()
+        body["offer"]["texts"].update(terms="Conditions", price="Protection for {price}")
+        route.fulfill(response=response, json=body)
+
+    page.route("**/api/v1/quotes", reworded)
+    page.goto(f"{live_server}/demo")
+    expect(page.locator(PRICE)).to_have_text("$10.00")
+    assert page.locator("shipping-protection a").inner_text() == "Conditions"
+    assert page.locator("shipping-protection [aria-live]").inner_text() == "Protection for $10.00"
+
+
+def test_a_new_language_asks_for_the_words_again(page, live_server, demo):
+    page.goto(f"{live_server}/demo")
+    expect(page.locator("shipping-protection .title")).to_have_text("Shipping protection")
+    page.evaluate("document.querySelector('shipping-protection').setAttribute('lang', 'zh-CN')")
+    expect(page.locator("shipping-protection .title")).to_have_text("运输保障")
+    expect(page.locator("shipping-protection a")).to_have_text("条款")
 
 
 def test_hostile_store_css_does_not_break_it(page, live_server, demo, artifacts):
