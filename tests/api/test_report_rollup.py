@@ -191,3 +191,21 @@ def test_the_worker_compacts_once_per_interval(postgresql, shop):
     with postgresql.app_context():
         assert db.session.scalar(select(func.count()).where(ReportRow.merged.is_(False))) == 0
         assert stored() == expected()
+
+
+def test_the_rebuild_command(app, shop):
+    with app.app_context():
+        db.session.add(_payment(shop.shop.id, "pi_1"))
+        db.session.commit()
+        postgresql = db.engine.dialect.name == "postgresql"
+        if postgresql:
+            db.session.execute(delete(ReportRow))  # as after a load with triggers off
+            db.session.commit()
+    result = app.test_cli_runner().invoke(args=["reports", "rebuild"])
+    if not postgresql:
+        assert result.exit_code != 0 and "PostgreSQL only" in result.output
+        return
+    assert result.exit_code == 0, result.output
+    assert '"rows": 1' in result.output
+    with app.app_context():
+        assert stored() == expected() != {}
