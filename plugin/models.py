@@ -572,7 +572,7 @@ class AuditEntry(Model):
 class ReportRow(Model):
     """The reports' additive figures for one shop, currency and quarter hour (UTC), on PostgreSQL.
 
-    Written only by triggers on payments, protections and policies (a row per change: the old version's
+    Written only by triggers on payments, protections, policies and claims (a row per change: the old version's
     contribution taken away, the new one's added) and folded into one merged row per quarter hour by the worker;
     services/report_rollup.py says how they stay exactly equal to the live figures."""
 
@@ -605,3 +605,9 @@ class ReportRow(Model):
     insurance_cost: Mapped[int] = mapped_column(BigInteger, server_default="0")
     policies_bound: Mapped[int] = mapped_column(BigInteger, server_default="0")  # by the policy's created_at
     policies_failed: Mapped[int] = mapped_column(BigInteger, server_default="0")  # by the policy's created_at
+    claims_filed: Mapped[int] = mapped_column(BigInteger, server_default="0")  # by the claim's created_at
+    claims_paid: Mapped[int] = mapped_column(BigInteger, server_default="0")  # by when it was settled
+    claims_paid_amount: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    recovered_amount: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    claims_decided: Mapped[int] = mapped_column(BigInteger, server_default="0")  # by the claim's decided_at
+    claims_denied: Mapped[int] = mapped_column(BigInteger, server_default="0")

@@ -1,10 +1,10 @@
-"""The reports' pre-aggregates on PostgreSQL: the additive figures of payments, protections and policies summed per
+"""The reports' pre-aggregates on PostgreSQL: the additive figures of payments, protections, policies and claims per
 shop, currency and quarter hour (UTC) in `report_rows`, kept exact by triggers, so that a year's report reads
 ~35,000 small rows instead of millions.
 
 How they stay exact:
 - Each figure is counted by the same rule as the live queries of services/reports.py (the same filter, the same
-  time column). Triggers on payments, protections and policies run in the transaction of every insert, update
+  time). Triggers on payments, protections, policies and claims run in the transaction of every insert, update
   and delete: they append a row taking the old version's contribution away and one adding the new version's
   (nothing when no counted column changed). A report therefore sees exactly the committed rows, as a live query
   would: the deltas commit, or roll back, with the change that made them.
@@ -15,7 +15,9 @@ How they stay exact:
   quarter hours, which is every zone in use since 1970. A period whose bounds or offsets are not on quarter
   hours reads the live tables for the part the buckets cannot cut exactly (`split`); SQLite always reads them.
 - `rebuild()` recomputes every row from the tables (after a bulk load with triggers off, or to repair); the test
-  suite checks the pre-aggregates against the live queries after every kind of change.
+  suite checks the pre-aggregates against the rows after every kind of change.
+- Claims are few (a few per cent of orders) but their figures are kept too, so that a year's report reads no
+  table row by row except for the two medians (which no sum can give).
 """
 
 from __future__ import annotations
@@ -32,11 +34,14 @@ from plugin.extensions import db
 BUCKET_SECONDS = 900  # a quarter hour: every UTC offset in use is a multiple of it
 SECONDS_PER_DAY = 86_400
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# The additive figures, as Tally names them, and what each sums; the first group counts in any currency.
-ANY_CURRENCY = ("orders", "protected_orders")
-SHOP_CURRENCY = ("priced_orders", "order_amount", "protections", "premium", "premium_collected",
-                 "merchant_contribution", "insurance_cost")  # fmt: skip
-OUTCOMES = ("policies_bound", "policies_failed")  # by the policy's created_at, any currency
+# The additive figures, as Tally names them: those counted in any currency, those in the shop's currency only.
+ANY_CURRENCY = ("orders", "protected_orders", "claims_filed")
+SHOP_CURRENCY = (
+    "priced_orders", "order_amount", "protections", "premium", "premium_collected", "merchant_contribution",
+    "insurance_cost", "claims_paid", "claims_paid_amount", "recovered_amount",
+)  # fmt: skip
+# Counts for the period's outcomes (any currency): policies by their created_at, claims by their decided_at.
+OUTCOMES = ("policies_bound", "policies_failed", "claims_decided", "claims_denied")
 FIGURES = ANY_CURRENCY + SHOP_CURRENCY + OUTCOMES
 COMPACTION_LOCK = 0x5EB0_110B  # pg_advisory_xact_lock key: one compaction at a time
 COMPACTION_TASK = "report_compaction"  # its turn among the workers (scheduled_tasks)
@@ -122,16 +127,27 @@ def daily_figures(
         yield int(row[0]), dict(zip(ANY_CURRENCY + SHOP_CURRENCY, (int(v or 0) for v in row[1:]), strict=True))
 
 
-def policy_outcomes(shop_id: str, middle: Split) -> tuple[int, int]:
-    """Policies created in [middle_start, middle_end): how many were bought, how many failed."""
+@dataclass(frozen=True)
+class OutcomeCounts:
+    """The period's policy purchase and claim decision counts, from the buckets."""
+
+    policies_bound: int
+    policies_failed: int
+    claims_decided: int
+    claims_denied: int
+
+
+def outcome_counts(shop_id: str, middle: Split) -> OutcomeCounts:
+    """Policies created in [middle_start, middle_end), bought or failed; claims decided then, and denied."""
+    sums = ", ".join(f"coalesce(sum({name}), 0)" for name in OUTCOMES)
     row = db.session.execute(
         text(
-            "SELECT coalesce(sum(policies_bound), 0), coalesce(sum(policies_failed), 0) FROM report_rows"
+            f"SELECT {sums} FROM report_rows"  # noqa: S608 (our column names only)
             " WHERE shop_id = :shop AND bucket >= :first AND bucket < :last"
         ),
         {"shop": shop_id, **_bucket_range(middle)},
     ).one()
-    return int(row[0]), int(row[1])
+    return OutcomeCounts(*(int(value) for value in row))
 
 
 def _bucket_range(middle: Split) -> dict[str, int]:
@@ -159,32 +175,6 @@ INSERT INTO report_rows (shop_id, bucket, currency, merged, {_COLUMNS})
 SELECT shop_id, bucket, currency, true, {_SUMS} FROM gone GROUP BY shop_id, bucket, currency HAVING {_NONZERO}
 """  # noqa: S608 (our column names only)
 
-# Every row's contribution, as the triggers count it (the migration that adds the triggers holds the same rules).
-REBUILD_SQL = f"""
-INSERT INTO report_rows (shop_id, bucket, currency, merged, {_COLUMNS})
-SELECT shop_id, bucket, currency, true, {_SUMS} FROM (
-    SELECT shop_id, floor(extract(epoch FROM succeeded_at) / {BUCKET_SECONDS})::bigint AS bucket,
-           coalesce(currency, '') AS currency, 1 AS orders, protected::int AS protected_orders,
-           (amount IS NOT NULL)::int AS priced_orders, coalesce(amount, 0) AS order_amount,
-           0 AS protections, 0 AS premium, 0 AS premium_collected, 0 AS merchant_contribution,
-           0 AS insurance_cost, 0 AS policies_bound, 0 AS policies_failed
-    FROM payments WHERE status = 'succeeded' AND succeeded_at IS NOT NULL
-    UNION ALL
-    SELECT shop_id, floor(extract(epoch FROM created_at) / {BUCKET_SECONDS})::bigint, currency, 0, 0, 0, 0,
-           1, premium_amount, customer_price_amount, merchant_contribution_amount, 0, 0, 0
-    FROM protections WHERE status <> 'voided'
-    UNION ALL
-    SELECT shop_id, floor(extract(epoch FROM bound_at) / {BUCKET_SECONDS})::bigint, currency, 0, 0, 0, 0,
-           0, 0, 0, 0, coalesce(cost_amount, 0), 0, 0
-    FROM policies WHERE status = 'bound' AND bound_at IS NOT NULL
-    UNION ALL
-    SELECT shop_id, floor(extract(epoch FROM created_at) / {BUCKET_SECONDS})::bigint, currency, 0, 0, 0, 0,
-           0, 0, 0, 0, 0, (bound_at IS NOT NULL)::int, (status = 'failed')::int
-    FROM policies WHERE bound_at IS NOT NULL OR status = 'failed'
-) contributions
-GROUP BY shop_id, bucket, currency HAVING {_NONZERO}
-"""  # noqa: S608 (our column names only)
-
 
 def compact() -> int:
     """Fold each quarter hour's appended rows into one (the caller commits); how many rows it wrote. Another
@@ -197,10 +187,10 @@ def compact() -> int:
 
 
 def rebuild() -> int:
-    """Recompute every pre-aggregate from the tables (the caller commits); how many rows it wrote."""
+    """Recompute every pre-aggregate from the tables (the caller commits); how many rows there are now. The rules
+    are the triggers' (report_rows_rebuild() is defined with them, in the migration that defines them)."""
     if not available():
         return 0
     db.session.execute(text(f"SELECT pg_advisory_xact_lock({COMPACTION_LOCK})"))
-    db.session.execute(text("LOCK TABLE payments, protections, policies IN SHARE MODE"))  # no change meanwhile
-    db.session.execute(text("DELETE FROM report_rows"))
-    return int(db.session.execute(text(REBUILD_SQL)).rowcount or 0)  # type: ignore[attr-defined]
+    db.session.execute(text("LOCK TABLE payments, protections, policies, claims IN SHARE MODE"))  # no change meanwhile
+    return int(db.session.scalar(text("SELECT report_rows_rebuild()")) or 0)

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import delete, func, select
 
 from plugin.extensions import db
-from plugin.models import Payment, Policy, Protection, ReportRow, Shipment, Shop
+from plugin.models import Claim, Payment, Policy, Protection, ReportRow, Shipment, Shop
 from plugin.services import report_rollup
 from plugin.services.report_rollup import BUCKET_SECONDS, FIGURES
 
@@ -44,6 +44,17 @@ def expected() -> dict[tuple[str, int, str], Counter[str]]:
         if policy.bound_at is not None or policy.status == "failed":
             add(policy.shop_id, policy.created_at, policy.currency, policies_bound=int(policy.bound_at is not None),
                 policies_failed=int(policy.status == "failed"))  # fmt: skip
+    for claim in db.session.scalars(select(Claim)):
+        add(claim.shop_id, claim.created_at, claim.currency, claims_filed=1)
+        settled = claim.paid_at if claim.status == "paid" else claim.decided_at if claim.status == "reshipped" else None
+        if settled is not None:
+            paid_out = (claim.reship_cost_amount if claim.status == "reshipped" else claim.approved_amount) or 0
+            recovered = (claim.recovery_amount or 0) if claim.recovery_status == "paid" else 0
+            add(claim.shop_id, settled, claim.currency, claims_paid=1, claims_paid_amount=paid_out,
+                recovered_amount=recovered)  # fmt: skip
+        if claim.decided_at is not None:
+            add(claim.shop_id, claim.decided_at, claim.currency, claims_decided=1,
+                claims_denied=int(claim.status == "denied"))  # fmt: skip
     return {key: +counter for key, counter in figures.items() if +counter}
 
 
@@ -89,6 +100,18 @@ def _policy(shop_id: str, protection: Protection, number: int, **values) -> Poli
                   protection_id=protection.id, **{**defaults, **values})  # fmt: skip
 
 
+def _claim(shop_id: str, policy: Policy, number: int) -> Claim:
+    return Claim(id=f"clm_{number:024d}", shop_id=shop_id, order_id="o", shipment_id=policy.shipment_id,
+                 protection_id=policy.protection_id, policy_id=policy.id, type="lost", status="submitted",
+                 source="api", currency="USD", amount=1000, covered_amount=1000,
+                 created_at=T0 + timedelta(days=1, seconds=number))  # fmt: skip
+
+
+def test_the_figures_are_the_models_columns():
+    assert set(FIGURES) == {c.name for c in ReportRow.__table__.columns} - {"id", "shop_id", "bucket", "currency",
+                                                                             "merged"}  # fmt: skip
+
+
 def test_triggers_compaction_and_rebuild_keep_the_figures(postgresql, shop, new_shop):
     other = new_shop("Other", "EUR").shop.id
     shop_id = shop.shop.id
@@ -106,6 +129,9 @@ def test_triggers_compaction_and_rebuild_keep_the_figures(postgresql, shop, new_
         db.session.flush()  # the shipments name their protection by id
         policies = [_policy(shop_id, protections[n], n) for n in range(3)]
         db.session.add_all(policies)
+        db.session.flush()
+        claims = [_claim(shop_id, policies[n], n) for n in range(3)]
+        db.session.add_all(claims)
         db.session.commit()
         assert stored() == expected()
 
@@ -120,6 +146,16 @@ def test_triggers_compaction_and_rebuild_keep_the_figures(postgresql, shop, new_
         db.session.commit()
         policies[2].status = "cancelled"  # bought, then cancelled: no cost, still counted as bought when asked
         policies[1].status = "retrying"  # a merchant's retry of a failed one
+        # Claims: one paid (later recovered from the insurer), one reshipped, one denied.
+        claims[0].status, claims[0].decided_at, claims[0].approved_amount = "approved", T0 + timedelta(days=2), 900
+        claims[1].status, claims[1].decided_at, claims[1].reship_cost_amount = "reshipped", T0 + timedelta(days=3), 700
+        claims[2].status, claims[2].decided_at = "denied", T0 + timedelta(days=3, seconds=1)
+        db.session.commit()
+        claims[0].status, claims[0].paid_at = "paid", T0 + timedelta(days=4)
+        claims[0].recovery_status, claims[0].recovery_amount = "pending", 800
+        db.session.commit()
+        claims[0].recovery_status = "paid"
+        claims[1].currency = "EUR"  # not the shop's: left out of the money, still counted as decided
         db.session.commit()
         assert stored() == expected()
         appended = db.session.scalar(select(func.count()).select_from(ReportRow))
