@@ -22,10 +22,10 @@ How they stay exact:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy import text
 
@@ -108,46 +108,47 @@ def _day_sql(segments: Sequence[OffsetSegment]) -> str:
     return f"((bucket + {offset}) / {per_day})"
 
 
-def daily_figures(
-    shop_id: str, currency: str, middle: Split, segments: Sequence[OffsetSegment]
-) -> Iterable[tuple[int, dict[str, Any]]]:
-    """(local day number, additive figures) of the buckets in [middle_start, middle_end), one entry per day."""
-    day = _day_sql(segments)
-    sums = [f"sum({name})" for name in ANY_CURRENCY]
-    sums += [f"sum(CASE WHEN currency = :currency THEN {name} ELSE 0 END)" for name in SHOP_CURRENCY]
-    statement = text(
-        f"SELECT {day} AS day, {', '.join(sums)} FROM report_rows"  # noqa: S608 (integers and our names only)
-        " WHERE shop_id = :shop AND bucket >= :first AND bucket < :last GROUP BY 1"
-    )
-    # A year is ~35,000 buckets: enough memory to group them in one pass, not spill a sort to disk (the transaction
-    # ends with the request, and the setting with it).
-    db.session.execute(text("SET LOCAL work_mem = '16MB'"))
-    rows = db.session.execute(statement, {"shop": shop_id, "currency": currency, **_bucket_range(middle)})
-    for row in rows:
-        yield int(row[0]), dict(zip(ANY_CURRENCY + SHOP_CURRENCY, (int(v or 0) for v in row[1:]), strict=True))
-
-
 @dataclass(frozen=True)
 class OutcomeCounts:
     """The period's policy purchase and claim decision counts, from the buckets."""
 
-    policies_bound: int
-    policies_failed: int
-    claims_decided: int
-    claims_denied: int
+    policies_bound: int = 0
+    policies_failed: int = 0
+    claims_decided: int = 0
+    claims_denied: int = 0
 
 
-def outcome_counts(shop_id: str, middle: Split) -> OutcomeCounts:
-    """Policies created in [middle_start, middle_end), bought or failed; claims decided then, and denied."""
-    sums = ", ".join(f"coalesce(sum({name}), 0)" for name in OUTCOMES)
-    row = db.session.execute(
-        text(
-            f"SELECT {sums} FROM report_rows"  # noqa: S608 (our column names only)
-            " WHERE shop_id = :shop AND bucket >= :first AND bucket < :last"
-        ),
-        {"shop": shop_id, **_bucket_range(middle)},
-    ).one()
-    return OutcomeCounts(*(int(value) for value in row))
+@dataclass(frozen=True)
+class Kept:
+    """What the buckets of [middle_start, middle_end) hold: each local day's additive figures, and the counts."""
+
+    days: list[tuple[int, dict[str, int]]]
+    outcomes: OutcomeCounts
+
+
+def read(shop_id: str, currency: str, middle: Split, segments: Sequence[OffsetSegment]) -> Kept:
+    """The shop's buckets in [middle_start, middle_end), summed per local day in one pass."""
+    day = _day_sql(segments)
+    sums = [f"sum({name})" for name in ANY_CURRENCY]
+    sums += [f"sum(CASE WHEN currency = :currency THEN {name} ELSE 0 END)" for name in SHOP_CURRENCY]
+    sums += [f"sum({name})" for name in OUTCOMES]
+    statement = text(
+        f"SELECT {day} AS day, {', '.join(sums)} FROM report_rows"  # noqa: S608 (integers and our names only)
+        " WHERE shop_id = :shop AND bucket >= :first AND bucket < :last GROUP BY 1"
+    )
+    # A year is ~35,000 buckets. The planner cannot know they fall on ~366 days and would sort them all; with
+    # room for the groups it guesses, it hashes them in one pass (the hash table holds the real ~366). SET LOCAL
+    # ends with the transaction, which ends with the request.
+    db.session.execute(text("SET LOCAL work_mem = '64MB'"))
+    days: list[tuple[int, dict[str, int]]] = []
+    outcomes = [0] * len(OUTCOMES)
+    additive = ANY_CURRENCY + SHOP_CURRENCY
+    for row in db.session.execute(statement, {"shop": shop_id, "currency": currency, **_bucket_range(middle)}):
+        values = [int(value or 0) for value in row[1:]]
+        days.append((int(row[0]), dict(zip(additive, values, strict=False))))
+        for index, value in enumerate(values[len(additive) :]):
+            outcomes[index] += value
+    return Kept(days, OutcomeCounts(*outcomes))
 
 
 def _bucket_range(middle: Split) -> dict[str, int]:

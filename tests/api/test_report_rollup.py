@@ -4,6 +4,7 @@ change, after compaction and after a rebuild; on SQLite there are none and nothi
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -245,3 +246,37 @@ def test_the_rebuild_command(app, shop):
     assert '"rows": 1' in result.output
     with app.app_context():
         assert stored() == expected() != {}
+
+
+@dataclass(frozen=True)
+class Segment:
+    until: int | None
+    offset: int
+
+
+def test_read_sums_each_local_day_across_a_change_of_offset(postgresql, shop):
+    # New York on 2026-03-08: UTC-5 until 07:00Z, then UTC-4. Local midnights: 05:00Z on the 8th, 04:00Z on the 9th.
+    change = int(datetime(2026, 3, 8, 7, tzinfo=UTC).timestamp())
+    segments = [Segment(change, -5 * 3600), Segment(None, -4 * 3600)]
+    moments = [datetime(2026, 3, 8, 4, 59, 59, tzinfo=UTC), datetime(2026, 3, 8, 5, tzinfo=UTC),
+               datetime(2026, 3, 9, 3, 59, 59, tzinfo=UTC), datetime(2026, 3, 9, 4, tzinfo=UTC),
+               datetime(2026, 3, 10, 12, tzinfo=UTC)]  # fmt: skip
+    with postgresql.app_context():
+        for number, moment in enumerate(moments):
+            db.session.add(_payment(shop.shop.id, f"pi_{number}", succeeded_at=moment, amount=100 * (number + 1)))
+        db.session.add(_payment(shop.shop.id, "pi_eur", currency="EUR", succeeded_at=moments[-1]))
+        db.session.commit()
+        start, end = datetime(2026, 3, 7, 5, tzinfo=UTC), datetime(2026, 3, 11, 4, tzinfo=UTC)
+        cut = report_rollup.split(start, end, segments)
+        assert cut is not None and (cut.middle_start, cut.middle_end) == (start, end)
+        kept = report_rollup.read(shop.shop.id, "USD", cut, segments)
+        by_day = {day: (figures["orders"], figures["priced_orders"], figures["order_amount"])
+                  for day, figures in kept.days}  # fmt: skip
+        day = int(datetime(2026, 3, 7, tzinfo=UTC).timestamp()) // 86400  # the 7th, as a day number
+        assert by_day == {day: (1, 1, 100), day + 1: (2, 2, 500), day + 2: (1, 1, 400), day + 3: (2, 1, 500)}
+        # An offset off the quarter hours, or a short period, is left to the rows.
+        assert report_rollup.split(start, end, [Segment(None, 5 * 3600 + 600)]) is None
+        assert report_rollup.split(start, start + timedelta(hours=23), segments) is None
+        ragged = report_rollup.split(start + timedelta(seconds=1), end - timedelta(seconds=1), segments)
+        assert ragged is not None
+        assert (ragged.middle_start, ragged.middle_end) == (start + timedelta(minutes=15), end - timedelta(minutes=15))
