@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Response, request, stream_with_context
 from flask_babel import gettext
-from sqlalchemy import ColumnElement, Select, and_, or_
+from sqlalchemy import ColumnElement, Integer, Select, and_, or_
 
 from plugin.extensions import db
 
@@ -73,8 +73,13 @@ def keyset_page(
     if cursor is not None:
         if len(cursor) > MAX_FILTER_LENGTH:
             raise BadFilter(gettext("The page cursor is not valid."))
+        key: str | int = cursor
+        if isinstance(id_column.type, Integer):  # integer ids (audit entries, jobs): PostgreSQL compares no text
+            if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
+                raise BadFilter(gettext("The page cursor is not valid."))
+            key = int(cursor)
         found = db.session.execute(
-            statement.with_only_columns(*(order.expression for order in orders)).where(id_column == cursor)
+            statement.with_only_columns(*(order.expression for order in orders)).where(id_column == key)
         ).first()
         if found is None:
             raise BadFilter(gettext("The page cursor is not valid."))

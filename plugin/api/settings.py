@@ -5,9 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, request
+from sqlalchemy import select
 
 from plugin.api.blueprint import Blueprint
-from plugin.auth import KeyKind, current_shop, require_key
+from plugin.auth import KeyKind, bearer_token, current_shop, hash_key, require_key
+from plugin.crypto import mask
+from plugin.extensions import db
+from plugin.models import ApiKey, utcnow
 from plugin.schemas import SettingsSchema
 from plugin.services.settings import SettingsContext, public_settings, update_settings
 from plugin.validation import loads_storable
@@ -15,7 +19,8 @@ from plugin.validation import loads_storable
 bp = Blueprint("settings", __name__, url_prefix="/api/v1/settings", description="The shop's settings.")
 
 
-def _context() -> SettingsContext:
+def settings_context() -> SettingsContext:
+    """The secret box and the SSRF policy of this app, for settings updates from the API and the admin."""
     return SettingsContext(
         box=current_app.extensions["secret_box"],
         allow_private_insurer_hosts=current_app.config["ALLOW_PRIVATE_INSURER_HOSTS"],
@@ -24,13 +29,20 @@ def _context() -> SettingsContext:
     )
 
 
+def _actor() -> str:
+    """How the audit log names the API key of this request (as the keys page shows it: `sk_…abcd`)."""
+    token = bearer_token() or ""
+    display = db.session.scalar(select(ApiKey.display).where(ApiKey.key_hash == hash_key(token)))
+    return f"api_key:{display or mask(token)}"
+
+
 @bp.route("", methods=["GET"])
 @require_key(KeyKind.SECRET)
 @bp.response(200, SettingsSchema)
 @bp.documents_errors(401, 403)
 def get_settings() -> dict[str, Any]:
     """The shop's settings; write-only secrets come back masked."""
-    return public_settings(current_shop(), _context().box)
+    return public_settings(current_shop(), settings_context().box)
 
 
 @bp.route("", methods=["PATCH"])
@@ -49,9 +61,10 @@ def get_settings() -> dict[str, Any]:
 @bp.response(200, SettingsSchema)
 @bp.documents_errors(400, 401, 403, 413, 415, 422)
 def patch_settings() -> dict[str, Any]:
-    """Change some settings; the result is validated whole and saved only if all of it is valid."""
+    """Change some settings; the result is validated whole and saved only if all of it is valid (and the change
+    goes into the shop's audit log)."""
     patch = loads_storable(request.get_data(cache=True))
     shop = current_shop()
-    updated = update_settings(shop, patch, _context())
+    updated = update_settings(shop, patch, settings_context(), actor=_actor(), now=utcnow())
     current_app.extensions["grant_cache"].forget_shop(shop.id)
     return updated

@@ -6,20 +6,22 @@ import copy
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from marshmallow import ValidationError
 from sqlalchemy import select
 
 from plugin.crypto import SecretBox, mask
+from plugin.domain.changes import changed_fields
 from plugin.domain.merge_patch import merge_patch
 from plugin.domain.settings import PROVIDER_REQUIRED_FIELDS, PROVIDERS, SECRET_PATHS, compose
 from plugin.errors import ValidationFailedError
 from plugin.extensions import db
-from plugin.models import Shop, ShopSecret
+from plugin.models import Shop, ShopSecret, utcnow
 from plugin.net_guard import UnsafeUrlError, check_insurer_url
 from plugin.schemas import INSURER_CONFIG_SCHEMAS, SettingsSchema, StripeSettingsSchema
-from plugin.services import webhooks
+from plugin.services import audit, webhooks
 from plugin.validation import flatten_errors, unstorable_text
 
 logger = logging.getLogger(__name__)
@@ -30,6 +32,7 @@ _SECRET_MAX_LENGTH = 500
 _MAX_REPAIRS = 25
 _settings_schema = SettingsSchema()
 _stripe_schema = StripeSettingsSchema()
+AUDIT_ACTION = "settings.updated"
 
 
 @dataclass(frozen=True)
@@ -213,10 +216,44 @@ def _provider_of(overrides: dict[str, Any]) -> Any:
     return insurer.get("provider") if isinstance(insurer, dict) else None
 
 
-def update_settings(shop: Shop, patch: Any, ctx: SettingsContext) -> dict[str, Any]:
+def _merged(overrides: dict[str, Any], patch: dict[str, Any]) -> tuple[dict[str, Any], Any, bool]:
+    """The overrides with a patch (its secrets and webhook endpoints taken out) applied, the resulting provider,
+    and whether the patch switches the insurer."""
+    current_provider = _provider_of(overrides)
+    merged = merge_patch(overrides, patch)
+    provider = _provider_of(merged)
+    if not isinstance(provider, str) or provider == current_provider:
+        return merged, provider, False
+    # A new insurer starts from its own defaults: the old one's config and credentials do not carry over.
+    without_config = copy.deepcopy(overrides)
+    if isinstance(without_config.get("insurer"), dict):
+        without_config["insurer"].pop("config", None)
+    return merge_patch(without_config, patch), provider, True
+
+
+def draft_settings(shop: Shop, patch: Any) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """The settings a patch would give (write-only secrets and webhook endpoints aside) and every reason they
+    could not be saved, by field path, as update_settings finds them without the network. Nothing is written."""
+    if not isinstance(patch, dict):
+        return effective_settings(shop), {"body": ["Must be a JSON object."]}
+    errors = unstorable_text(patch)
+    patch = copy.deepcopy(patch)
+    patch.pop("webhooks", None)
+    for path in SECRET_PATHS:
+        _pop_path(patch, path)
+    merged, _, _ = _merged(_usable_overrides(shop), patch)
+    document = compose(merged)
+    errors.update(document_errors(document))
+    return document, errors
+
+
+def update_settings(
+    shop: Shop, patch: Any, ctx: SettingsContext, *, actor: str | None = None, now: datetime | None = None
+) -> dict[str, Any]:
     """Apply a JSON Merge Patch to the shop's settings, validate the result whole, and commit it.
 
-    Nothing is written (overrides or secrets) unless the whole resulting document is valid.
+    Nothing is written (overrides or secrets) unless the whole resulting document is valid. With an `actor`, the
+    change goes into the audit log in the same transaction: the changed fields before and after, secrets masked.
     """
     if not isinstance(patch, dict):
         raise ValidationFailedError(
@@ -225,6 +262,7 @@ def update_settings(shop: Shop, patch: Any, ctx: SettingsContext) -> dict[str, A
     if errors := unstorable_text(patch):
         raise ValidationFailedError(fields=errors)
     patch = copy.deepcopy(patch)
+    before = public_settings(shop, ctx.box) if actor is not None else None
     # Webhook endpoints live in their own table (each with its generated secret), not in the overrides.
     webhooks_sent = "webhooks" in patch
     webhooks_plan = webhooks.plan_endpoints(
@@ -245,16 +283,8 @@ def update_settings(shop: Shop, patch: Any, ctx: SettingsContext) -> dict[str, A
         if present:
             proposed[path] = value
 
-    merged = merge_patch(overrides, patch)
-    provider = _provider_of(merged)
-    dropped_rows: list[str] = []
-    if isinstance(provider, str) and provider != current_provider:
-        # A new insurer starts from its own defaults: the old one's config and credentials do not carry over.
-        without_config = copy.deepcopy(overrides)
-        if isinstance(without_config.get("insurer"), dict):
-            without_config["insurer"].pop("config", None)
-        merged = merge_patch(without_config, patch)
-        dropped_rows = [name for name in rows if name.startswith(_INSURER_SECRET_PREFIX)]
+    merged, provider, switched = _merged(overrides, patch)
+    dropped_rows = [name for name in rows if name.startswith(_INSURER_SECRET_PREFIX)] if switched else []
     kept_rows = {name: row for name, row in rows.items() if name not in dropped_rows}
 
     document = compose(merged)
@@ -294,5 +324,12 @@ def update_settings(shop: Shop, patch: Any, ctx: SettingsContext) -> dict[str, A
             row.ciphertext = ctx.box.encrypt(value)
     revealed = webhooks.apply_endpoints(shop.id, webhooks_plan, ctx.box) if webhooks_sent else {}
     shop.settings = merged
+    if actor is not None and before is not None:
+        # Secrets replaced count as changed even when their masked forms read the same.
+        replaced = [path for path, value in secret_changes.items() if value is not None or path in kept_rows]
+        replaced += dropped_rows + (["webhooks.endpoints"] if revealed else [])
+        was, became = changed_fields(before, public_settings(shop, ctx.box), always=replaced)
+        if was or became:
+            audit.record(shop.id, actor, AUDIT_ACTION, now or utcnow(), before=was, after=became)
     db.session.commit()
     return public_settings(shop, ctx.box, revealed)
