@@ -14,9 +14,10 @@ written with PostgreSQL COPY from a second thread, then the tables are vacuumed 
 `time` serves the app with gunicorn (gunicorn.conf.py, as the Procfile's web process) on a loopback port, signs an
 owner of the large shop in over HTTP, and loads each page `--loads` times, round-robin after two warm-up rounds:
 the baseline (`/healthz`, one database round trip), the reports API for all time and the last 30 days, the
-dashboard, and the first page of each admin list. It prints p50 and p95 per page, their ratio to the baseline, and
-PASS or FAIL against the 300 ms goal (a page that answers 404 is "not built"). It always exits 0 once it has
-measured: a benchmark, not a test.
+dashboard (its default period, and the last 365 days), and the first page of each admin list. It prints p50 and
+p95 per page, their ratio to the baseline, and PASS or FAIL against the 300 ms goal (a page that answers 404 is
+"not built"), and the machine's load average. It stops after `--deadline` seconds whatever it has, and always
+exits 0 once it has measured: a benchmark, not a test.
 """
 
 from __future__ import annotations
@@ -977,9 +978,11 @@ def time_pages(url: str, loads: int, workers: int, deadline_seconds: float) -> N
                 statuses[label].add(answer.status)
                 if round_index >= 2:
                     timings[label].append(answer.ms)
+    load = os.getloadavg()
     baseline = timings[pages[0][0]]
     base50, base95 = percentile(sorted(baseline), 0.5), percentile(sorted(baseline), 0.95)
-    print(f"\n{loads} loads each, round-robin, after 2 warm-up rounds; shop {shop_id}")
+    print(f"\n{loads} loads each, round-robin, after 2 warm-up rounds; shop {shop_id}; {os.cpu_count()} CPUs,"
+          f" load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} (1, 5, 15 min)")  # fmt: skip
     print(f"{'page':32} {'status':>7} {'p50 ms':>8} {'p95 ms':>8} {'p50/base':>9} {'p95/base':>9}  goal p95 < 300 ms")
     for label, _, _ in pages:
         values = sorted(timings[label])
