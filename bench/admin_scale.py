@@ -980,7 +980,7 @@ def time_pages(url: str, loads: int, workers: int, deadline_seconds: float) -> N
                     timings[label].append(answer.ms)
     load = os.getloadavg()
     baseline = timings[pages[0][0]]
-    base50, base95 = percentile(sorted(baseline), 0.5), percentile(sorted(baseline), 0.95)
+    base50, base95 = percentile(sorted(baseline), 0.5) or 1e-9, percentile(sorted(baseline), 0.95) or 1e-9
     print(f"\n{loads} loads each, round-robin, after 2 warm-up rounds; shop {shop_id}; {os.cpu_count()} CPUs,"
           f" load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} (1, 5, 15 min)")  # fmt: skip
     print(f"{'page':32} {'status':>7} {'p50 ms':>8} {'p95 ms':>8} {'p50/base':>9} {'p95/base':>9}  goal p95 < 300 ms")
