@@ -239,11 +239,10 @@ def test_the_rebuild_command(app, shop):
             db.session.execute(delete(ReportRow))  # as after a load with triggers off
             db.session.commit()
     result = app.test_cli_runner().invoke(args=["reports", "rebuild"])
-    if not postgresql:
-        assert result.exit_code != 0 and "PostgreSQL only" in result.output
-        return
     assert result.exit_code == 0, result.output
-    assert '"rows": 1' in result.output
+    assert f'"rows": {int(postgresql)}' in result.output  # SQLite keeps none: its reports read the rows
+    if not postgresql:
+        return
     with app.app_context():
         assert stored() == expected() != {}
 
