@@ -32,7 +32,7 @@ NAV = [
 
 def _views() -> None:
     # Importing a page module registers its views on `bp`.
-    from plugin.admin import audit_pages, auth, home, settings_pages  # noqa: F401
+    from plugin.admin import account, audit_pages, auth, endpoints, home, keys, settings_pages, users  # noqa: F401
 
 
 @bp.before_request

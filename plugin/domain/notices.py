@@ -24,11 +24,25 @@ class Notice(StrEnum):
     MERCHANT_CLAIM_REVIEW = "merchant_claim_review"
     MERCHANT_TRACKING_STALLED = "merchant_tracking_stalled"
     ADMIN_PASSWORD_RESET = "admin_password_reset"  # noqa: S105 - a name. To a staff user: the link to set a new password
+    ADMIN_INVITATION = "admin_invitation"  # to a user an owner added: the link to choose a first password
 
 
 LOCALES = ("en", "zh")
 
 _CATALOGUE: dict[Notice, dict[str, tuple[str, str]]] = {
+    Notice.ADMIN_INVITATION: {
+        "en": (
+            "You have been added to the {shop} admin",
+            "Hello,\n\nAn owner of {shop} added {email} to its shipping-protection admin. To choose your password, "
+            'open this link within an hour:\n\n{link}\n\nIf the link has expired, use "Forgot your password?" on '
+            "the sign-in page to get a new one.",
+        ),
+        "zh": (
+            "您已被添加到 {shop} 的管理后台",
+            "您好：\n\n{shop} 的所有者已将 {email} 添加到其运输保障管理后台。请在一小时内打开以下链接设置您的密码：\n\n"
+            "{link}\n\n如果链接已过期，请在登录页点击“忘记密码？”获取新的链接。",
+        ),
+    },
     Notice.ADMIN_PASSWORD_RESET: {
         "en": (
             "Reset your password ({shop})",
@@ -160,7 +174,12 @@ _PORTAL_LINE = {
     "en": "\n\nFile a claim: {link}",
     "zh": "\n\n提交理赔申请：{link}",
 }
-_MERCHANT = (Notice.MERCHANT_CLAIM_REVIEW, Notice.MERCHANT_TRACKING_STALLED, Notice.ADMIN_PASSWORD_RESET)
+_MERCHANT = (
+    Notice.MERCHANT_CLAIM_REVIEW,
+    Notice.MERCHANT_TRACKING_STALLED,
+    Notice.ADMIN_PASSWORD_RESET,
+    Notice.ADMIN_INVITATION,
+)
 _INVITES = (Notice.PARCEL_STALLED, Notice.PARCEL_DELAYED)
 
 

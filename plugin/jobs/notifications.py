@@ -11,7 +11,7 @@ from plugin.domain.webhooks import SIGNATURE_HEADER, signature_header
 from plugin.extensions import db
 from plugin.jobs.base import FailJob, JobKind, JobView, RetryJob, with_lost_answer_retries
 from plugin.mail import MailError, send_message
-from plugin.models import WebhookEndpoint, WebhookEvent
+from plugin.models import Job, WebhookEndpoint, WebhookEvent
 from plugin.net_guard import UnsafeUrlError, guarded_session
 from plugin.services.notifications import EMAIL_MAX_ATTEMPTS, SEND_EMAIL, compose_email
 from plugin.services.webhooks import DELIVER_WEBHOOK, WEBHOOK_MAX_ATTEMPTS
@@ -68,7 +68,7 @@ def deliver_webhook(job: JobView, ctx: Any) -> None:
     db.session.commit()
     session = guarded_session(allow_private=ctx.app.config["ALLOW_PRIVATE_WEBHOOK_HOSTS"])
 
-    def attempt() -> None:
+    def attempt() -> int:
         timestamp = int(ctx.now().timestamp())
         headers = {
             "Content-Type": "application/json",
@@ -80,14 +80,14 @@ def deliver_webhook(job: JobView, ctx: Any) -> None:
         except requests.RequestException as exc:
             raise _DeliveryError(f"no answer: {type(exc).__name__}", answer_lost=True) from exc
         if 200 <= response.status_code < 300:
-            return
+            return response.status_code
         detail = response.text[:_LOGGED_STATUS_BODY]
         raise _DeliveryError(
             f"the endpoint answered {response.status_code}: {detail}", answer_lost=response.status_code >= 500
         )
 
     try:
-        with_lost_answer_retries(attempt, _DeliveryError, lambda exc: exc.answer_lost)
+        status = with_lost_answer_retries(attempt, _DeliveryError, lambda exc: exc.answer_lost)
     except UnsafeUrlError as exc:
         raise FailJob(f"the webhook URL {exc}") from exc
     except _DeliveryError as exc:
@@ -95,7 +95,14 @@ def deliver_webhook(job: JobView, ctx: Any) -> None:
     finally:
         session.close()
     log.info("webhook delivered", extra={"event": event_id, "endpoint": endpoint_id, "job": job.id})
-    ctx.finish(job)
+    ctx.finish(job, lambda: _note_answer(job.id, status))
+
+
+def _note_answer(job_id: str, status: int) -> None:
+    """Keep the endpoint's 2xx status on the job, for the admin's list of deliveries."""
+    row = db.session.get(Job, job_id)  # the row the worker holds, in this transaction
+    if row is not None:
+        row.payload = {**(row.payload or {}), "response_status": status}
 
 
 KINDS = (

@@ -196,9 +196,9 @@ def _envelope(
 
 
 def _password_reset_email(
-    shop: Shop, payload: Mapping[str, Any], key: str, config: Mapping[str, Any]
+    shop: Shop, payload: Mapping[str, Any], key: str, config: Mapping[str, Any], notice: Notice
 ) -> Composed | None:
-    """A staff user's reset link, signed now (the job holds no token) and pointing at PUBLIC_BASE_URL only."""
+    """A staff user's reset (or invitation) link, signed now (the job holds no token), to PUBLIC_BASE_URL only."""
     from plugin.services.users import reset_token
 
     user = db.session.get(User, payload.get("user"))
@@ -207,8 +207,8 @@ def _password_reset_email(
         return None
     link = f"{base}/admin/reset/{reset_token(user, quote_signing_keys(config))}"
     locale = user.locale or str(payload.get("locale") or "en")
-    subject, body = render(Notice.ADMIN_PASSWORD_RESET, locale, {"shop": shop.name, "email": user.email, "link": link})
-    return Composed(_envelope(user.email, subject, body, locale, key, config), Notice.ADMIN_PASSWORD_RESET, None)
+    subject, body = render(notice, locale, {"shop": shop.name, "email": user.email, "link": link})
+    return Composed(_envelope(user.email, subject, body, locale, key, config), notice, None)
 
 
 def compose_email(payload: Mapping[str, Any], shop_id: str, key: str, config: Mapping[str, Any]) -> Composed | None:
@@ -218,8 +218,8 @@ def compose_email(payload: Mapping[str, Any], shop_id: str, key: str, config: Ma
     shop = db.session.get(Shop, shop_id)
     if shop is None:
         return None
-    if notice is Notice.ADMIN_PASSWORD_RESET:
-        return _password_reset_email(shop, payload, key, config)
+    if notice in (Notice.ADMIN_PASSWORD_RESET, Notice.ADMIN_INVITATION):
+        return _password_reset_email(shop, payload, key, config, notice)
     settings = effective_settings(shop)
     claim = db.session.get(Claim, payload["claim"]) if payload.get("claim") else None
     shipment = db.session.get(Shipment, payload["shipment"]) if payload.get("shipment") else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,7 +14,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from plugin.domain.ids import new_id
 from plugin.extensions import db
@@ -44,6 +45,10 @@ class Role(StrEnum):
 
 class UserInputError(ValueError):
     """A user could not be created or changed as asked (the message says why)."""
+
+
+class LastOwnerError(UserInputError):
+    """The change would leave the shop without an owner."""
 
 
 class SignInRefused(Exception):
@@ -202,3 +207,96 @@ def count_users(shop_id: str) -> UserCount:
 def lockout_remaining(locked_until: datetime, now: datetime) -> timedelta:
     """How long a lock-out still lasts."""
     return max(locked_until - now, timedelta(0))
+
+
+# ---- managing a shop's users (the admin's Users page and each user's account page) ---------------------------
+
+
+def users_of(shop_id: str) -> list[User]:
+    """The shop's users, owners first, then by email."""
+    return list(
+        db.session.scalars(
+            select(User).where(User.shop_id == shop_id).order_by(User.role != Role.OWNER.value, User.email)
+        )
+    )
+
+
+def user_of_shop(shop_id: str, user_id: str) -> User | None:
+    """The user with this id if it belongs to the shop (another shop's user is no user here)."""
+    if len(user_id) > 40:
+        return None
+    user = db.session.get(User, user_id)
+    return user if user is not None and user.shop_id == shop_id else None
+
+
+def _hold_users(shop_id: str) -> None:
+    """Take the shop's row lock until commit: role changes and removals of one shop happen one at a time, so
+    two owners demoting or removing each other at once cannot leave the shop without one."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        # SQLite has no row locks: a write takes its single write lock for the rest of the transaction. It
+        # writes nothing: updated_at is set to itself, so its onupdate does not fire.
+        db.session.execute(
+            update(Shop).where(Shop.id == shop_id).values(updated_at=Shop.updated_at),
+            execution_options={"synchronize_session": False},
+        )
+    else:
+        db.session.execute(select(Shop.id).where(Shop.id == shop_id).with_for_update())
+
+
+def _is_last_owner(user: User) -> bool:
+    return user.role == Role.OWNER and count_users(user.shop_id).owners <= 1
+
+
+def change_role(user: User, role: str) -> None:
+    """Make the user an owner or staff (the caller commits); never the shop's last owner to staff."""
+    try:
+        chosen = Role(role)
+    except ValueError:
+        raise UserInputError("The role must be owner or staff.") from None
+    _hold_users(user.shop_id)
+    db.session.refresh(user)  # the role as committed, now that the lock is ours
+    if chosen != Role.OWNER and _is_last_owner(user):
+        raise LastOwnerError("A shop needs at least one owner.")
+    user.role = chosen.value
+
+
+def remove_user(user: User) -> None:
+    """Delete the user (the caller commits); never the shop's last owner."""
+    _hold_users(user.shop_id)
+    db.session.refresh(user)
+    if _is_last_owner(user):
+        raise LastOwnerError("A shop needs at least one owner.")
+    db.session.delete(user)
+
+
+def unlock(user: User) -> None:
+    """End a lock-out after failed sign-ins (the caller commits)."""
+    user.locked_until = None
+    user.failed_logins = 0
+
+
+def end_sessions(user: User) -> None:
+    """Sign the user out everywhere: every session made before now stops working (the caller commits)."""
+    user.session_epoch += 1
+
+
+def check_current_password(user: User, password: str, now: datetime) -> None:
+    """SignInRefused unless `password` is the user's; a wrong one counts toward the lock-out, as at sign-in.
+
+    The caller commits either way: a failure's count must persist."""
+    if user.locked_until is not None and user.locked_until > now:
+        raise SignInRefused(locked_until=user.locked_until)
+    if len(password) > MAX_PASSWORD_LENGTH or not _verify(user.password_hash, password):
+        user.failed_logins += 1
+        if user.failed_logins >= MAX_FAILED_LOGINS:
+            user.locked_until = now + LOCKOUT
+            user.failed_logins = 0
+            log.warning("admin account locked after wrong current passwords", extra={"user": user.id})
+            raise SignInRefused(locked_until=user.locked_until)
+        raise SignInRefused()
+    user.failed_logins = 0
+
+
+def unusable_password() -> str:
+    """A password nobody knows, for a user who will choose their own through an emailed link."""
+    return secrets.token_urlsafe(48)

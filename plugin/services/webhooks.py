@@ -30,6 +30,7 @@ from plugin.services import jobs
 from plugin.validation import flatten_errors
 
 DELIVER_WEBHOOK = "deliver_webhook"
+TEST_EVENT = "webhook.test"  # sent on request to one endpoint; never subscribed to
 WEBHOOK_MAX_ATTEMPTS = 8  # with JOB_RETRY_BASE_SECONDS = 600: the last try comes about a day after the first
 _schema = WebhooksSettingsSchema()
 
@@ -172,13 +173,34 @@ def emit(shop_id: str, event_type: str, data: Mapping[str, Any], now: datetime) 
     )
     db.session.add(event)
     for endpoint in listeners:
-        jobs.enqueue(
-            shop_id=shop_id,
-            kind=DELIVER_WEBHOOK,
-            subject=event_id,
-            idempotency_key=f"webhook:{event_id}:{endpoint.id}",
-            now=now,
-            max_attempts=WEBHOOK_MAX_ATTEMPTS,
-            payload={"endpoint": endpoint.id},
-        )
+        _queue_delivery(shop_id, event_id, endpoint.id, now)
+    return event
+
+
+def _queue_delivery(shop_id: str, event_id: str, endpoint_id: str, now: datetime) -> None:
+    jobs.enqueue(
+        shop_id=shop_id,
+        kind=DELIVER_WEBHOOK,
+        subject=event_id,
+        idempotency_key=f"webhook:{event_id}:{endpoint_id}",
+        now=now,
+        max_attempts=WEBHOOK_MAX_ATTEMPTS,
+        payload={"endpoint": endpoint_id},
+    )
+
+
+def send_test_event(endpoint: WebhookEndpoint, now: datetime) -> WebhookEvent:
+    """Record a `webhook.test` event and queue its delivery to this one endpoint, whatever it listens to (in the
+    caller's transaction): the merchant checks the URL and the signature before a real event needs them."""
+    event_id = new_id("evt")
+    data = {"object": "webhook_test", "endpoint": endpoint.id, "url": endpoint.url}
+    event = WebhookEvent(
+        id=event_id,
+        shop_id=endpoint.shop_id,
+        type=TEST_EVENT,
+        payload=event_payload(event_id, TEST_EVENT, now, data),
+        created_at=now,
+    )
+    db.session.add(event)
+    _queue_delivery(endpoint.shop_id, event_id, endpoint.id, now)
     return event
