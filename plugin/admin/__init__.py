@@ -32,7 +32,19 @@ NAV = [
 
 def _views() -> None:
     # Importing a page module registers its views on `bp`.
-    from plugin.admin import account, audit_pages, auth, endpoints, home, keys, settings_pages, users  # noqa: F401
+    from plugin.admin import (  # noqa: F401
+        account,
+        audit_pages,
+        auth,
+        claim_actions,
+        claim_detail,
+        claims_pages,
+        endpoints,
+        home,
+        keys,
+        settings_pages,
+        users,
+    )
 
 
 @bp.before_request

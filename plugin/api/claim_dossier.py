@@ -28,15 +28,10 @@ def _chunks(archive: IO[bytes]) -> Iterator[bytes]:
         archive.close()
 
 
-@bp.route("/<claim_id>/dossier", methods=["GET"])
-@require_key(KeyKind.SECRET)
-@bp.doc(responses={"200": {"description": "The dossier, a ZIP attachment.", "content": _ZIP}})
-@bp.documents_errors(401, 403, 404)
-def dossier(claim_id: str) -> Response:
-    """The claim's dossier, a ZIP: summary.pdf, summary.txt and dossier.json (the order, payment, protection and
-    consent, the parcel and its policy, the tracking history, the decision and its reasons, every message), and
-    the files under evidence/packing/ (the merchant's, before shipping) and evidence/claim/ (with the claim)."""
-    gathered = service.gather(current_snapshot().id, claim_id, utcnow())
+def dossier_response(shop_id: str, claim_id: str) -> Response:
+    """The dossier ZIP of one claim of this shop, streamed as an attachment (the API's and the admin's download);
+    another shop's claim is a NotFoundError."""
+    gathered = service.gather(shop_id, claim_id, utcnow())
     archive = service.build_zip(gathered, current_app.config.get("DOSSIER_FONT"))
     size = archive.seek(0, io.SEEK_END)
     archive.seek(0)
@@ -48,3 +43,14 @@ def dossier(claim_id: str) -> Response:
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@bp.route("/<claim_id>/dossier", methods=["GET"])
+@require_key(KeyKind.SECRET)
+@bp.doc(responses={"200": {"description": "The dossier, a ZIP attachment.", "content": _ZIP}})
+@bp.documents_errors(401, 403, 404)
+def dossier(claim_id: str) -> Response:
+    """The claim's dossier, a ZIP: summary.pdf, summary.txt and dossier.json (the order, payment, protection and
+    consent, the parcel and its policy, the tracking history, the decision and its reasons, every message), and
+    the files under evidence/packing/ (the merchant's, before shipping) and evidence/claim/ (with the claim)."""
+    return dossier_response(current_snapshot().id, claim_id)

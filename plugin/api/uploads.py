@@ -94,13 +94,16 @@ def read_data_and_files(
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "application/pdf": "pdf"}
 
 
-def evidence_attachment(row: Evidence) -> Response:
-    """The stored (clean) bytes of one evidence file as a download: never rendered, never sniffed, never cached."""
+def evidence_attachment(row: Evidence, *, inline: bool = False) -> Response:
+    """The stored (clean) bytes of one evidence file as a download: never sniffed, never cached, and never
+    rendered, except an image shown `inline` (the admin's thumbnails): images are stored re-encoded, so their
+    bytes are the picture alone; a PDF is always an attachment."""
     response = make_response(read_evidence(row))
     response.headers["Content-Type"] = row.content_type
     # Our id names the download: the uploaded name is untrusted text and never reaches a header.
+    disposition = "inline" if inline and row.kind == "image" else "attachment"
     response.headers["Content-Disposition"] = (
-        f'attachment; filename="{row.id}.{_EXTENSIONS.get(row.content_type, "bin")}"'
+        f'{disposition}; filename="{row.id}.{_EXTENSIONS.get(row.content_type, "bin")}"'
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"

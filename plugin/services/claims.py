@@ -383,6 +383,11 @@ def _is_disputed(claim: Claim) -> bool:
     return bool(payment and payment.disputed) or bool(protection and protection.disputed)
 
 
+def is_disputed(claim: Claim) -> bool:
+    """Whether the claim's payment (or protection) is disputed: then it can be neither approved nor paid."""
+    return _is_disputed(claim)
+
+
 def _approve(claim: Claim, resolution: Resolution, amount: int, by: DecidedBy, now: datetime) -> None:
     claim.status = claim_transition(claim.status, ClaimStatus.APPROVED)
     claim.resolution = resolution.value
