@@ -271,6 +271,10 @@ class Policy(Model):
     __table_args__ = (
         UniqueConstraint("shipment_id"),
         Index("ix_policies_shop_id_order_id", "shop_id", "order_id"),
+        # The reports: insurance cost by bind time, purchase success by creation; the failed-policies count.
+        Index("ix_policies_shop_id_bound_at", "shop_id", "bound_at"),
+        Index("ix_policies_shop_id_created_at", "shop_id", "created_at"),
+        Index("ix_policies_shop_id_status", "shop_id", "status"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -390,6 +394,9 @@ class Claim(Model):
         Index("ix_claims_shop_id_status", "shop_id", "status"),
         Index("ix_claims_shop_id_email", "shop_id", "email"),
         Index("ix_claims_shop_id_address_key", "shop_id", "address_key"),
+        # The reports: decisions and payouts by their time.
+        Index("ix_claims_shop_id_decided_at", "shop_id", "decided_at"),
+        Index("ix_claims_shop_id_paid_at", "shop_id", "paid_at"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

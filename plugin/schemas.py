@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from plugin import iso_codes
-from plugin.domain.settings import PROVIDERS
+from plugin.domain.settings import PROVIDERS, time_zone_names
 from plugin.domain.webhooks import ALL_EVENTS
 from plugin.domain.webhooks import EVENT_TYPES as WEBHOOK_EVENT_TYPES
 
@@ -381,6 +381,22 @@ class NotificationsSettingsSchema(_Part):
     merchant_locale = Text(validate=validate.OneOf(["en", "zh"]))
 
 
+class TimeZoneName(Text):
+    """An IANA time zone name such as Asia/Shanghai."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        name = super()._deserialize(value, attr, data, **kwargs)
+        if name not in time_zone_names():
+            raise ValidationError("Unknown time zone: use an IANA name such as Europe/Paris, Asia/Shanghai or UTC.")
+        return name
+
+
+class ShopSettingsSchema(_Part):
+    timezone = TimeZoneName(
+        metadata={"description": "IANA time zone; reports read plain dates and draw days in it (default UTC)."}
+    )
+
+
 class WebhookEndpointSettingsSchema(_Part):
     id = Text(
         validate=validate.Length(min=1, max=40),
@@ -417,6 +433,7 @@ class SettingsSchema(_Part):
     claims = _object(ClaimsSettingsSchema)
     branding = _object(BrandingSettingsSchema)
     notifications = _object(NotificationsSettingsSchema)
+    shop = _object(ShopSettingsSchema)
     webhooks = _object(WebhooksSettingsSchema)
 
 

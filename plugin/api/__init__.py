@@ -18,6 +18,7 @@ def register(app: Flask) -> None:
         policies,
         protections,
         quotes,
+        reports,
         settings,
         shipment_evidence,
         shipments,
@@ -31,6 +32,7 @@ def register(app: Flask) -> None:
     api.register_blueprint(claim_dossier.bp)
     api.register_blueprint(claim_recovery.bp)
     api.register_blueprint(shipment_evidence.bp)
+    api.register_blueprint(reports.bp)
     from plugin.api import cors
 
     cors.init_app(app)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import cache
 from typing import Any
+from zoneinfo import available_timezones
 
 from plugin.domain.merge_patch import deep_merge
 from plugin.domain.pricing import Band, PricingMode, PricingRules, normalise_category
@@ -91,7 +93,18 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "branding": {"logo_url": None, "accent_color": None},
     # merchant_email: stalled-parcel and claim-review alerts (None: none by email).
     "notifications": {"merchant_email": None, "merchant_locale": "en"},
+    # timezone: an IANA name; the reports' plain dates and days are read in it.
+    "shop": {"timezone": "UTC"},
 }
+
+# Names in the system's zone directory that are not places: the host's own zone, and placeholders.
+_NOT_ZONES = frozenset({"localtime", "Factory", "posixrules", "posix", "right"})
+
+
+@cache
+def time_zone_names() -> frozenset[str]:
+    """The IANA time zone names zoneinfo can load here (read once: it walks the zone directory)."""
+    return frozenset(name for name in available_timezones() if name not in _NOT_ZONES)
 
 
 def compose(overrides: dict[str, Any]) -> dict[str, Any]:

@@ -68,6 +68,17 @@ def test_an_owner_changes_the_rate_sees_the_prices_follow_then_saves(
         assert entry.after == {"pricing": {"rate": "0.035", "merchant_share": "0.4"}}
     assert not [m for m in messages if "Content Security Policy" in m or "Refused" in m], messages
 
+    # Then the dashboard, in English and, once the owner picks 中文 in the header, in Chinese.
+    page.goto(f"{live_server}/admin/")
+    assert page.locator("h1").first.inner_text() == "Dashboard"
+    page.screenshot(path=str(artifacts / "admin-dashboard-en.png"), full_page=True)
+    page.click("#lang-zh")
+    page.wait_for_function("() => document.documentElement.lang === 'zh-Hans'")
+    assert page.locator("h1").first.inner_text() == "概览"
+    assert page.locator("svg").count() >= 1  # the charts are there without any script of theirs
+    page.screenshot(path=str(artifacts / "admin-dashboard-zh.png"), full_page=True)
+    assert not [m for m in messages if "Content Security Policy" in m or "Refused" in m], messages
+
 
 def test_a_bad_rate_is_said_next_to_it_while_typing(app: Flask, shop, page, live_server) -> None:
     owner = make_user(app, shop.shop.id, "owner@jade.example", "owner")
