@@ -2,7 +2,7 @@
 existing rows) and the indexes the dashboard and the lists' first pages read through.
 
 Revision ID: 0011_scale
-Revises: 0010_admin
+Revises: 0011_reports
 Create Date: 2026-11-23
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_scale"
-down_revision = "0010_admin"
+down_revision = "0011_reports"
 branch_labels = None
 depends_on = None
 

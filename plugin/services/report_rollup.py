@@ -109,21 +109,12 @@ def _day_sql(segments: Sequence[OffsetSegment]) -> str:
 
 
 @dataclass(frozen=True)
-class OutcomeCounts:
-    """The period's policy purchase and claim decision counts, from the buckets."""
-
-    policies_bound: int = 0
-    policies_failed: int = 0
-    claims_decided: int = 0
-    claims_denied: int = 0
-
-
-@dataclass(frozen=True)
 class Kept:
-    """What the buckets of [middle_start, middle_end) hold: each local day's additive figures, and the counts."""
+    """What the buckets of [middle_start, middle_end) hold: each local day's additive figures, and the period's
+    counts (OUTCOMES: policies bought and failed by when they were asked for, claims decided and denied)."""
 
     days: list[tuple[int, dict[str, int]]]
-    outcomes: OutcomeCounts
+    counts: dict[str, int]
 
 
 def read(shop_id: str, currency: str, middle: Split, segments: Sequence[OffsetSegment]) -> Kept:
@@ -148,7 +139,7 @@ def read(shop_id: str, currency: str, middle: Split, segments: Sequence[OffsetSe
         days.append((int(row[0]), dict(zip(additive, values, strict=False))))
         for index, value in enumerate(values[len(additive) :]):
             outcomes[index] += value
-    return Kept(days, OutcomeCounts(*outcomes))
+    return Kept(days, dict(zip(OUTCOMES, outcomes, strict=True)))
 
 
 def _bucket_range(middle: Split) -> dict[str, int]:
