@@ -111,7 +111,13 @@ class WebhookDelivery(Model):
     """An accepted webhook delivery, stored in the transaction of its effect: a repeat finds it and stops."""
 
     __tablename__ = "webhook_deliveries"
-    __table_args__ = (UniqueConstraint("shop_id", "source", "delivery_id"),)
+    __table_args__ = (
+        UniqueConstraint("shop_id", "source", "delivery_id"),
+        # The admin's list of deliveries: newest first, by source, by outcome.
+        Index("ix_webhook_deliveries_shop_id_received_at", "shop_id", "received_at"),
+        Index("ix_webhook_deliveries_shop_id_source_received_at", "shop_id", "source", "received_at"),
+        Index("ix_webhook_deliveries_shop_id_outcome_received_at", "shop_id", "outcome", "received_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(db.Integer, "sqlite"), primary_key=True)
     shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
@@ -175,6 +181,10 @@ class Protection(Model):
         UniqueConstraint("payment_id"),
         Index("ix_protections_shop_id_created_at", "shop_id", "created_at"),
         Index("ix_protections_shop_id_order_id", "shop_id", "order_id"),
+        # The admin's list: by status, newest first; found by the shopper's email or the PaymentIntent.
+        Index("ix_protections_shop_id_status_created_at", "shop_id", "status", "created_at"),
+        Index("ix_protections_shop_id_customer_email", "shop_id", "customer_email"),
+        Index("ix_protections_shop_id_payment_intent", "shop_id", "payment_intent"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -216,6 +226,10 @@ class Shipment(Model):
         UniqueConstraint("shop_id", "shipment_ref"),
         Index("ix_shipments_shop_id_order_id", "shop_id", "order_id"),
         Index("ix_shipments_shop_id_shipped_at", "shop_id", "shipped_at"),  # the tracking scan's range
+        # The admin's list: newest first, by carrier; found by tracking number.
+        Index("ix_shipments_shop_id_created_at", "shop_id", "created_at"),
+        Index("ix_shipments_shop_id_carrier_created_at", "shop_id", "carrier", "created_at"),
+        Index("ix_shipments_shop_id_tracking_number", "shop_id", "tracking_number"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -271,10 +285,12 @@ class Policy(Model):
     __table_args__ = (
         UniqueConstraint("shipment_id"),
         Index("ix_policies_shop_id_order_id", "shop_id", "order_id"),
-        # The reports: insurance cost by bind time, purchase success by creation; the failed-policies count.
+        # The reports: insurance cost by bind time, purchase success by creation.
         Index("ix_policies_shop_id_bound_at", "shop_id", "bound_at"),
         Index("ix_policies_shop_id_created_at", "shop_id", "created_at"),
-        Index("ix_policies_shop_id_status", "shop_id", "status"),
+        # The admin's shipments list reads failed, retrying and pending policies first, each newest first (the
+        # reports' failed-policies count uses it too).
+        Index("ix_policies_shop_id_status_created_at", "shop_id", "status", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -326,7 +342,10 @@ class Job(Model):
         UniqueConstraint("idempotency_key"),
         Index("ix_jobs_due", "status", "next_attempt_at"),
         Index("ix_jobs_kind_subject", "kind", "subject"),
-        Index("ix_jobs_shop_id_status", "shop_id", "status"),
+        # The admin's list of jobs (failed ones by default), newest first, by status or kind.
+        Index("ix_jobs_shop_id_status_created_at", "shop_id", "status", "created_at"),
+        Index("ix_jobs_shop_id_kind_created_at", "shop_id", "kind", "created_at"),
+        Index("ix_jobs_shop_id_created_at", "shop_id", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

@@ -39,10 +39,14 @@ def _views() -> None:
         claim_actions,
         claim_detail,
         claims_pages,
+        deliveries_pages,
         endpoints,
         home,
+        jobs_pages,
         keys,
+        protections_pages,
         settings_pages,
+        shipments_pages,
         users,
     )
 

@@ -216,6 +216,7 @@ def retry_refund(shop_id: str, claim_id: str, now: datetime) -> Claim:
             "on record); pay another way and record it with mark-paid.",
             code="refund_unavailable",
         )
+    jobs.supersede(refund_key(claim), now)  # the refund of the next generation replaces the failed one
     claim.refund_generation += 1
     claim.refund_id = None
     enqueue_refund(claim, now)

@@ -10,6 +10,7 @@ from sqlalchemy import and_, or_, select, update
 
 from plugin.domain.ids import new_id
 from plugin.domain.jobs import OPEN_JOB_STATUSES, JobStatus, after_error, backoff, job_transition
+from plugin.errors import ConflictError
 from plugin.extensions import db
 from plugin.models import Job
 
@@ -55,15 +56,44 @@ def enqueue(
     return job
 
 
+class JobNotFailedError(ConflictError):
+    """Only a failed job can be queued again by hand."""
+
+    code = "job_not_failed"
+
+
+def retry_failed(job: Job, now: datetime) -> Job:
+    """Queue a failed job again, due now, with its attempts counted afresh (the caller commits).
+
+    Its last error stays on it until the next attempt ends, so the person who retried can still read it."""
+    if job.status != JobStatus.FAILED:
+        raise JobNotFailedError(f"Only a failed job can be retried; this one is {job.status}.")
+    job.status = job_transition(job.status, JobStatus.QUEUED)
+    job.attempts = 0
+    job.finished_at = None
+    job.lease_token = None
+    job.leased_until = None
+    job.next_attempt_at = now
+    return job
+
+
+def supersede(idempotency_key: str, now: datetime) -> Job | None:
+    """A failed job whose work a newer job (under a new key) takes over is closed as cancelled: the list of
+    failed jobs shows what still needs a person, not what was retried already (the caller commits)."""
+    job = db.session.scalars(select(Job).where(Job.idempotency_key == idempotency_key)).first()
+    if job is not None and job.status == JobStatus.FAILED:
+        job.status = job_transition(job.status, JobStatus.CANCELLED)
+        job.finished_at = job.finished_at or now
+    return job
+
+
 def make_due(idempotency_key: str, now: datetime) -> Job | None:
     """Run the job now (a merchant's retry): an open job skips its backoff, a failed one is queued again."""
     job = db.session.scalars(select(Job).where(Job.idempotency_key == idempotency_key)).first()
     if job is None or job.status in (JobStatus.SUCCEEDED, JobStatus.CANCELLED):
         return job
     if job.status == JobStatus.FAILED:
-        job.status = job_transition(job.status, JobStatus.QUEUED)
-        job.attempts = 0
-        job.finished_at = None
+        return retry_failed(job, now)
     job.next_attempt_at = now
     return job
 

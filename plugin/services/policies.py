@@ -120,6 +120,7 @@ def retry_policy(shop_id: str, policy_id: str, now: datetime) -> Policy:
     if policy.status not in (PolicyStatus.FAILED, PolicyStatus.RETRYING):
         raise ConflictError(f"Only a failed or retrying policy can be retried; this one is {policy.status}.")
     if policy.status == PolicyStatus.FAILED:
+        jobs.supersede(bind_key(policy), now)  # the purchase under the next key replaces the failed one
         policy.key_generation += 1
         policy.attempts = 0
     policy.status = policy_transition(policy.status, PolicyStatus.RETRYING)

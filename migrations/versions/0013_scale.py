@@ -1,8 +1,8 @@
 """The admin at scale: the reports' pre-aggregates (report_rows, kept by triggers on PostgreSQL and filled from the
 existing rows), and covering indexes for the reports' medians.
 
-Revision ID: 0011_scale
-Revises: 0011_reports
+Revision ID: 0013_scale
+Revises: 0012_lists
 Create Date: 2026-11-23
 """
 
@@ -11,8 +11,8 @@ Create Date: 2026-11-23
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011_scale"
-down_revision = "0011_reports"
+revision = "0013_scale"
+down_revision = "0012_lists"
 branch_labels = None
 depends_on = None
 
