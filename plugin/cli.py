@@ -258,6 +258,31 @@ def scan_command(shop_id: str | None) -> None:
     click.echo(json.dumps(scan_tracking(utcnow(), shop_id).report()))
 
 
+reports_cli = AppGroup("reports", help="The reports' pre-aggregates (PostgreSQL).")
+
+
+@reports_cli.command("rebuild")
+def rebuild_reports_command() -> None:
+    """Recompute the reports' pre-aggregates from the payments, protections, policies and claims (after loading
+    rows with triggers off, or to repair); writes to those tables wait meanwhile. Prints how many rows there are
+    now (none on SQLite, where the reports read the rows themselves)."""
+    from plugin.services import report_rollup
+
+    written = report_rollup.rebuild()
+    db.session.commit()
+    click.echo(json.dumps({"rows": written}))
+
+
+@reports_cli.command("compact")
+def compact_reports_command() -> None:
+    """Fold the pre-aggregates' appended rows now (the worker does it every 5 minutes by itself)."""
+    from plugin.services import report_rollup
+
+    written = report_rollup.compact()
+    db.session.commit()
+    click.echo(json.dumps({"rows": written}))
+
+
 users_cli = AppGroup("users", help="Create the people who sign in to the admin, and set their passwords.")
 
 
@@ -307,4 +332,5 @@ def register(app: Flask) -> None:
     app.cli.add_command(worker_command)
     app.cli.add_command(policies_cli)
     app.cli.add_command(claims_cli)
+    app.cli.add_command(reports_cli)
     app.cli.add_command(demo_command)

@@ -124,6 +124,7 @@ class Worker:
         if self._next_schedule_check is not None and now < self._next_schedule_check:
             return False
         self._next_schedule_check = now + min(self.scan_interval, timedelta(seconds=60))
+        self._compact_reports(now)
         from plugin.services.tracking_scan import TRACKING_SCAN, claim_periodic_run, scan_tracking
 
         with self.app.app_context():
@@ -136,6 +137,25 @@ class Worker:
                 log.exception("tracking scan failed; continuing")
                 db.session.rollback()
                 return False
+            finally:
+                db.session.remove()
+
+    def _compact_reports(self, now: datetime) -> None:
+        """Fold the reports' appended pre-aggregate rows (PostgreSQL), every REPORT_COMPACTION_INTERVAL, by one
+        worker; the reports are exact either way, compaction only keeps them quick to read."""
+        from plugin.services import report_rollup
+        from plugin.services.tracking_scan import claim_periodic_run
+
+        with self.app.app_context():
+            try:
+                if report_rollup.available() and claim_periodic_run(
+                    report_rollup.COMPACTION_TASK, now, report_rollup.COMPACTION_INTERVAL
+                ):
+                    report_rollup.compact()
+                    db.session.commit()
+            except Exception:  # the next turn compacts again
+                log.exception("report compaction failed; continuing")
+                db.session.rollback()
             finally:
                 db.session.remove()
 

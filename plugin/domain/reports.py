@@ -9,7 +9,7 @@ units. Pure: standard library only.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import astuple, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import pairwise
@@ -109,7 +109,7 @@ class Tally:
     recovered_amount: int = 0  # paid back by insurers on those claims
 
     def __add__(self, other: Tally) -> Tally:
-        return Tally(*(mine + theirs for mine, theirs in zip(astuple(self), astuple(other), strict=True)))
+        return Tally(*(getattr(self, name) + getattr(other, name) for name in _TALLY_FIELDS))
 
     @property
     def margin(self) -> int:
@@ -145,12 +145,13 @@ class Tally:
         return ratio(self.premium * self.priced_orders, self.protections * self.order_amount)
 
 
+_TALLY_FIELDS = tuple(field.name for field in fields(Tally))
+
+
 def total(tallies: Iterable[Tally]) -> Tally:
-    """The sum of tallies."""
-    result = Tally()
-    for tally in tallies:
-        result = result + tally
-    return result
+    """The sum of tallies (a year's days in one pass)."""
+    every = list(tallies)
+    return Tally(*(sum(getattr(tally, name) for tally in every) for name in _TALLY_FIELDS))
 
 
 @dataclass(frozen=True, slots=True)
