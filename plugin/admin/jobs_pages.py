@@ -8,25 +8,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext, lazy_gettext
 from sqlalchemy import ColumnElement, select
 
 from plugin.admin.access import actor, current_shop
 from plugin.admin.blueprint import bp
-from plugin.admin.list_support import Formats, back_to, here, optional_url, pager_links, problem, zone_of
+from plugin.admin.list_support import Formats, back_to, optional_url, problem, segmented_list, zone_of
 from plugin.admin.list_words import kind_word, word
 from plugin.admin.listing import (
     Order,
     Segment,
-    chained_page,
     choice_arg,
-    csv_response,
-    cursor_arg,
     date_range_args,
-    format_arg,
-    limit_arg,
     text_arg,
     walk_chain,
 )
@@ -144,24 +139,22 @@ def jobs() -> ResponseReturnValue:
     formats = Formats(zone_of(shop))
     filters = _filters_from_request(formats)
     segments = jobs_list(shop.id, filters)
-    if format_arg() == "csv":
-        return csv_response("jobs.csv", CSV_HEADER, _csv_rows(segments))
-    page = chained_page(segments, cursor_arg(), limit_arg())
-    raw = {name: request.args.get(name, "") for name in FILTER_NAMES}
-    return render_template(
-        "admin/jobs.html",
+    return segmented_list(
+        endpoint="admin.jobs",
+        template="admin/jobs.html",
+        segments=segments,
+        filter_names=FILTER_NAMES,
+        csv_name="jobs.csv",
+        csv_header=CSV_HEADER,
+        csv_rows=_csv_rows,
         shop=shop,
         title=lazy_gettext("Failed jobs"),
-        rows=page.rows,
-        links=pager_links("admin.jobs", raw, page),
-        filters=raw,
         status=filters.status or ALL,
         statuses=[(status, word(status)) for status in STATUSES],
         kinds=[(kind, kind_word(kind)) for kind in known_kinds()],
         can_retry=can_retry,
         subject_url=subject_url,
         kind_word=kind_word,
-        here=here(),
         fmt=formats,
         word=word,
     )

@@ -3,7 +3,7 @@ page's language writes them, links that exist only when their page does, and the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -12,10 +12,20 @@ from zoneinfo import ZoneInfo
 
 from babel.numbers import format_currency
 from flask import current_app, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 
 from plugin.admin.access import safe_next
-from plugin.admin.listing import Page, shop_zone
+from plugin.admin.listing import (
+    Page,
+    Segment,
+    chained_page,
+    csv_response,
+    cursor_arg,
+    format_arg,
+    limit_arg,
+    shop_zone,
+)
 from plugin.iso_codes import currency_exponent
 from plugin.models import Shop
 from plugin.services.settings import effective_settings
@@ -93,6 +103,28 @@ def pager_links(endpoint: str, filters: Mapping[str, str], page: Page) -> PagerL
     first = url_for(endpoint, **kept, **sized) if request.args.get("after") else None
     following = url_for(endpoint, **kept, **sized, after=page.next_cursor) if page.next_cursor else None
     return PagerLinks(first, following, url_for(endpoint, **kept, format="csv"))
+
+
+def segmented_list(
+    *,
+    endpoint: str,
+    template: str,
+    segments: list[Segment],
+    filter_names: Iterable[str],
+    csv_name: str,
+    csv_header: Sequence[str],
+    csv_rows: Callable[[list[Segment]], Iterable[Sequence[Any]]],
+    **context: Any,
+) -> ResponseReturnValue:
+    """A list page's answer: the CSV of every row the filters keep (`?format=csv`), else one page of them with
+    links that keep the filters; `context` goes to the template beside `rows`, `links` and `filters`."""
+    if format_arg() == "csv":
+        return csv_response(csv_name, csv_header, csv_rows(segments))
+    page = chained_page(segments, cursor_arg(), limit_arg())
+    raw = {name: request.args.get(name, "") for name in filter_names}
+    return render_template(
+        template, rows=page.rows, links=pager_links(endpoint, raw, page), filters=raw, here=here(), **context
+    )
 
 
 def problem(status: int, title: str, message: str, shop: Shop | None = None) -> tuple[str, int]:

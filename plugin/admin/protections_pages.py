@@ -8,25 +8,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import abort, render_template, request
+from flask import abort, render_template
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext
 from sqlalchemy import ColumnElement, or_, select
 
 from plugin.admin.access import current_shop
 from plugin.admin.blueprint import bp
-from plugin.admin.list_support import Formats, major, optional_url, pager_links, web_link, zone_of
+from plugin.admin.list_support import Formats, major, optional_url, segmented_list, web_link, zone_of
 from plugin.admin.list_words import word
 from plugin.admin.listing import (
     Order,
     Segment,
-    chained_page,
     choice_arg,
-    csv_response,
-    cursor_arg,
     date_range_args,
-    format_arg,
-    limit_arg,
     text_arg,
     walk_chain,
 )
@@ -143,17 +138,16 @@ def protections() -> ResponseReturnValue:
     formats = Formats(zone_of(shop))
     filters = _filters_from_request(formats)
     segments = protections_list(shop.id, filters)
-    if format_arg() == "csv":
-        return csv_response("protections.csv", CSV_HEADER, _csv_rows(segments))
-    page = chained_page(segments, cursor_arg(), limit_arg())
-    raw = {name: request.args.get(name, "") for name in FILTER_NAMES}
-    return render_template(
-        "admin/protections.html",
+    return segmented_list(
+        endpoint="admin.protections",
+        template="admin/protections.html",
+        segments=segments,
+        filter_names=FILTER_NAMES,
+        csv_name="protections.csv",
+        csv_header=CSV_HEADER,
+        csv_rows=_csv_rows,
         shop=shop,
         title=lazy_gettext("Protections"),
-        rows=page.rows,
-        links=pager_links("admin.protections", raw, page),
-        filters=raw,
         statuses=[(status, word(status)) for status in STATUSES],
         fmt=formats,
         word=word,

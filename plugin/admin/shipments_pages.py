@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext, lazy_gettext
 from sqlalchemy import ColumnElement, or_, select
@@ -27,8 +27,8 @@ from plugin.admin.list_support import (
     here,
     major,
     optional_url,
-    pager_links,
     problem,
+    segmented_list,
     web_link,
     zone_of,
 )
@@ -37,13 +37,8 @@ from plugin.admin.listing import (
     AnySelect,
     Order,
     Segment,
-    chained_page,
     choice_arg,
-    csv_response,
-    cursor_arg,
     date_range_args,
-    format_arg,
-    limit_arg,
     text_arg,
     walk_chain,
 )
@@ -194,21 +189,19 @@ def shipments() -> ResponseReturnValue:
     formats = Formats(zone_of(shop))
     filters = _filters_from_request(formats)
     segments = shipments_list(shop.id, filters)
-    if format_arg() == "csv":
-        return csv_response("shipments.csv", CSV_HEADER, _csv_rows(segments))
-    page = chained_page(segments, cursor_arg(), limit_arg())
-    raw = {name: request.args.get(name, "") for name in FILTER_NAMES}
-    return render_template(
-        "admin/shipments.html",
+    return segmented_list(
+        endpoint="admin.shipments",
+        template="admin/shipments.html",
+        segments=segments,
+        filter_names=FILTER_NAMES,
+        csv_name="shipments.csv",
+        csv_header=CSV_HEADER,
+        csv_rows=_csv_rows,
         shop=shop,
         title=lazy_gettext("Shipments"),
-        rows=page.rows,
-        links=pager_links("admin.shipments", raw, page),
-        filters=raw,
         statuses=[(status, word(status)) for status in STATUSES],
         retryable=RETRYABLE,
         open_statuses=FIRST,
-        here=here(),
         fmt=formats,
         word=word,
     )
