@@ -88,7 +88,9 @@ def select_locale() -> str:
 def page_language() -> str:
     """The short code of the language this request's page is shown in."""
     locale = get_locale()
-    return language_code(str(locale)) or DEFAULT_LOCALE if locale is not None else DEFAULT_LOCALE
+    if locale is None:
+        return DEFAULT_LOCALE
+    return language_code(str(locale)) or DEFAULT_LOCALE
 
 
 def catalogue(code: str) -> NullTranslations:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from flask import Flask, abort, current_app, g, redirect, request, session, url_for
@@ -151,8 +151,3 @@ def safe_next(target: str | None) -> str:
     if target and target.startswith("/admin") and not target.startswith("//") and "\\" not in target:
         return target
     return url_for("admin.dashboard")
-
-
-def aware(moment: datetime) -> datetime:
-    """A time as UTC, for display."""
-    return moment.astimezone(UTC)

@@ -13,7 +13,7 @@ from plugin.admin.blueprint import bp
 from plugin.config import quote_signing_keys
 from plugin.domain.notices import Notice
 from plugin.extensions import db
-from plugin.i18n import language_code
+from plugin.i18n import language_code, page_language
 from plugin.models import utcnow
 from plugin.services import audit
 from plugin.services.notifications import enqueue_email
@@ -99,7 +99,7 @@ def reset_request() -> ResponseReturnValue:
                     f"reset:{user.id}:{user.password_hash[-12:]}:{minute}",
                     now,
                     user=user.id,
-                    locale=access_language(),
+                    locale=page_language(),  # the language the person asking reads this page in
                 )
                 db.session.commit()
             else:
@@ -114,13 +114,6 @@ def reset_request() -> ResponseReturnValue:
             ),
         )
     return render_template("admin/reset_request.html")
-
-
-def access_language() -> str:
-    """The language the person asking for a reset reads this page in."""
-    from plugin.i18n import page_language
-
-    return page_language()
 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])

@@ -204,11 +204,6 @@ def count_users(shop_id: str) -> UserCount:
     return UserCount(owners=counts.get(Role.OWNER, 0), staff=counts.get(Role.STAFF, 0))
 
 
-def lockout_remaining(locked_until: datetime, now: datetime) -> timedelta:
-    """How long a lock-out still lasts."""
-    return max(locked_until - now, timedelta(0))
-
-
 # ---- managing a shop's users (the admin's Users page and each user's account page) ---------------------------
 
 
