@@ -200,6 +200,17 @@ class Protection(Model):
     customer_price_amount: Mapped[int] = mapped_column(BigInteger)
     merchant_contribution_amount: Mapped[int] = mapped_column(BigInteger)
     charged_amount: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # sp_amount as paid
+    # The amounts above are the sums over the coverages bought; the return cover's own part (0 when not bought):
+    # the shipping cover's part is the sum less this.
+    covers_shipping: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
+    covers_returns: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    returns_premium_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+    returns_customer_price_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+    returns_merchant_contribution_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+    # The performance tier each coverage's price used (an index into its performance_tiers), as quoted.
+    rate_tier: Mapped[int | None] = mapped_column(nullable=True)
+    returns_rate_tier: Mapped[int | None] = mapped_column(nullable=True)
+    shipping_carrier: Mapped[str | None] = mapped_column(String(100), nullable=True)  # the quote's shipping_method
     quote_reference: Mapped[str] = mapped_column(String(500))
     quote_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     consent_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
@@ -313,6 +324,8 @@ class Policy(Model):
     attempts: Mapped[int] = mapped_column(default=0)
     # Part of the idempotency key: a merchant's retry of a refused policy asks the insurer afresh.
     key_generation: Mapped[int] = mapped_column(default=0)
+    # Why a parcel is covered otherwise than the merchant chose: "carrier_excluded" (self-insured instead).
+    flag: Mapped[str | None] = mapped_column(String(40), nullable=True)
     last_error: Mapped[str | None] = mapped_column(String(1000), nullable=True)
     # When its purchase job is next due (shown to the merchant; the job row is what the worker reads).
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -411,7 +424,16 @@ class Claim(Model):
 
     __tablename__ = "claims"
     __table_args__ = (
-        UniqueConstraint("shipment_id"),  # one claim per parcel: a second is a 409 naming the first
+        # One claim per parcel (a second is a 409 naming the first); return-shipping claims name the parcel the
+        # returned items came in but are one per return instead.
+        Index(
+            "uq_claims_shipment_id",
+            "shipment_id",
+            unique=True,
+            sqlite_where=text("return_id IS NULL"),
+            postgresql_where=text("return_id IS NULL"),
+        ),
+        UniqueConstraint("return_id"),
         Index("ix_claims_shop_id_created_at", "shop_id", "created_at"),
         Index("ix_claims_shop_id_status", "shop_id", "status"),
         Index("ix_claims_shop_id_email", "shop_id", "email"),
@@ -430,6 +452,7 @@ class Claim(Model):
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), nullable=True)
     policy_id: Mapped[str | None] = mapped_column(ForeignKey("policies.id"), nullable=True)
     type: Mapped[str] = mapped_column(String(20))  # a ClaimType
+    return_id: Mapped[str | None] = mapped_column(ForeignKey("returns.id"), nullable=True)  # return_shipping only
     status: Mapped[str] = mapped_column(String(20))  # a ClaimStatus
     source: Mapped[str] = mapped_column(String(20))  # "api" | "portal"
     email: Mapped[str | None] = mapped_column(String(320), nullable=True)  # lower case; erased on request
@@ -641,3 +664,48 @@ class ReportRow(Model):
     recovered_amount: Mapped[int] = mapped_column(BigInteger, server_default="0")
     claims_decided: Mapped[int] = mapped_column(BigInteger, server_default="0")  # by the claim's decided_at
     claims_denied: Mapped[int] = mapped_column(BigInteger, server_default="0")
+
+
+class Return(Model):
+    """A shopper's return of an order's items: its label, its tracking, and whether the return cover pays it."""
+
+    __tablename__ = "returns"
+    __table_args__ = (
+        UniqueConstraint("shop_id", "return_ref"),
+        Index("ix_returns_shop_id_order_id", "shop_id", "order_id"),
+        Index("ix_returns_shop_id_created_at", "shop_id", "created_at"),
+        Index("ix_returns_shop_id_email_created_at", "shop_id", "email", "created_at"),  # frequent returners
+        Index("ix_returns_shop_id_tracking_number", "shop_id", "tracking_number"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # ret_…
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    return_ref: Mapped[str] = mapped_column(String(255))  # the store's return id
+    order_id: Mapped[str] = mapped_column(String(255))
+    protection_id: Mapped[str | None] = mapped_column(ForeignKey("protections.id"), nullable=True)
+    source: Mapped[str] = mapped_column(String(20))  # "api" | "platform"
+    email: Mapped[str | None] = mapped_column(String(320), nullable=True)  # lower case; erased on request
+    carrier: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    tracking_number: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    label_cost_amount: Mapped[int] = mapped_column(BigInteger)
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JsonDocument, default=list)  # [{sku, quantity}]
+    status: Mapped[str] = mapped_column(String(20))  # "in_transit" | "received" | "flagged"
+    uncovered_reason: Mapped[str | None] = mapped_column(String(40), nullable=True)  # not_covered, shopper_blocked
+    flag_reason: Mapped[str | None] = mapped_column(String(20), nullable=True)  # "swapped" | "empty"
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    flagged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class BlockedShopper(Model):
+    """A shopper whose return cover the merchant switched off (a swapped or empty return); deleting lifts it."""
+
+    __tablename__ = "blocked_shoppers"
+
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), primary_key=True)  # lower case
+    reason: Mapped[str] = mapped_column(String(20))  # "swapped" | "empty"
+    return_id: Mapped[str | None] = mapped_column(ForeignKey("returns.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -194,7 +194,39 @@ class RemoteSurchargeSchema(_Part):
     amount = MinorUnits()
 
 
-class PricingSettingsSchema(_Part):
+class Ratio(fields.String):
+    """A non-negative decimal string such as "0.98" or "1.25" (a loss ratio may pass 1)."""
+
+    default_error_messages = {"invalid": 'Must be a decimal string such as "0.98", from 0 to 999999.'}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not _DECIMAL_RATE.fullmatch(text):
+            raise self.make_error("invalid")
+        return text
+
+
+PERFORMANCE_METRICS = ("on_time_rate", "loss_ratio", "return_rate")
+
+
+class PerformanceTierSchema(_Part):
+    metric = Text(required=True, validate=validate.OneOf(PERFORMANCE_METRICS))
+    at_least = Ratio(metadata={"description": "Matches when the metric is at least this."})
+    below = Ratio(metadata={"description": "Matches when the metric is below this."})
+    rate = Rate(required=True, metadata={"description": "The rate that replaces `rate` while this tier matches."})
+
+    @validates_schema(skip_on_field_errors=True)
+    def _bounded(self, data: dict[str, Any], **_: Any) -> None:
+        at_least, below = data.get("at_least"), data.get("below")
+        if at_least is None and below is None:
+            raise ValidationError({"at_least": ["Give at_least, below, or both."]})
+        if at_least is not None and below is not None and Decimal(at_least) >= Decimal(below):
+            raise ValidationError({"below": ["Must be above at_least."]})
+
+
+class _PremiumRuleSchema(_Part):
+    """How one coverage's premium is computed: percent (with category rates and tiers) or bands."""
+
     mode = Text(validate=validate.OneOf(["percent", "bands"]))
     rate = Rate()
     category_rates = _mapping(
@@ -207,8 +239,14 @@ class PricingSettingsSchema(_Part):
     bands = _list(_object(BandSchema), validate=validate.Length(max=100))
     round_up_to = MinorUnits(minimum=1)
     merchant_share = Rate()
-    max_declared_value = MinorUnits(allow_none=True)
-    remote_surcharge = _object(RemoteSurchargeSchema)
+    performance_tiers = _list(
+        _object(PerformanceTierSchema),
+        validate=validate.Length(max=20),
+        metadata={
+            "description": "Ordered; the first tier whose bounds hold the shop's last-30-day figure replaces `rate` "
+            "(ignored below 50 delivered parcels in the window). See GET /api/v1/reports/performance."
+        },
+    )
 
     @validates_schema(skip_on_field_errors=False)
     def _consistent(self, data: dict[str, Any], **_: Any) -> None:
@@ -231,10 +269,27 @@ class PricingSettingsSchema(_Part):
             raise ValidationError(errors)
 
 
+class PricingSettingsSchema(_PremiumRuleSchema):
+    max_declared_value = MinorUnits(allow_none=True)
+    remote_surcharge = _object(RemoteSurchargeSchema)
+
+
+class ReturnsPricingSchema(_PremiumRuleSchema):
+    """The return cover's own price rule (the same fields as pricing, without the shipping-only ones)."""
+
+
 class EligibilitySettingsSchema(_Part):
     excluded_countries = _list(CountryCode(), validate=validate.Length(max=300))
     excluded_categories = _list(_short_text(64), validate=validate.Length(max=200))
     excluded_skus = _list(_short_text(128), validate=validate.Length(max=10_000))
+    excluded_carriers = _list(
+        _short_text(100),
+        validate=validate.Length(max=100),
+        metadata={
+            "description": "Carriers the insurer will not take (case-insensitive): such parcels are "
+            "self-insured by the merchant and flagged `carrier_excluded`."
+        },
+    )
 
 
 class OfferSettingsSchema(_Part):
@@ -421,6 +476,31 @@ class WebhooksSettingsSchema(_Part):
     endpoints = _list(_object(WebhookEndpointSettingsSchema), validate=validate.Length(max=10))
 
 
+class ShippingCoverageSchema(_Part):
+    enabled = StrictBoolean()
+
+
+class ReturnsCoverageSchema(_Part):
+    enabled = StrictBoolean()
+    pricing = _object(ReturnsPricingSchema)
+    payout_ratio = Rate(metadata={"description": "The share of the return label's cost paid back."})
+    max_payout = MinorUnits(allow_none=True, metadata={"description": "The most one return is paid; null: no cap."})
+    frequent_after = StrictInteger(
+        validate=validate.Range(min=0, max=1000),
+        metadata={"description": "A shopper with more returns than this in 30 days is paid frequent_payout_ratio."},
+    )
+    frequent_payout_ratio = Rate()
+    pay_within_hours = StrictInteger(
+        validate=validate.Range(min=1, max=24 * 30),
+        metadata={"description": "A received return's claim is paid within this many hours."},
+    )
+
+
+class CoverageSettingsSchema(_Part):
+    shipping = _object(ShippingCoverageSchema)
+    returns = _object(ReturnsCoverageSchema)
+
+
 class SettingsSchema(_Part):
     """The whole settings document (GET answers it; PATCH takes any part of it as a JSON Merge Patch)."""
 
@@ -435,6 +515,7 @@ class SettingsSchema(_Part):
     notifications = _object(NotificationsSettingsSchema)
     shop = _object(ShopSettingsSchema)
     webhooks = _object(WebhooksSettingsSchema)
+    coverage = _object(CoverageSettingsSchema)
 
 
 class SandboxConfigSchema(_Part):

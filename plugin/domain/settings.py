@@ -56,11 +56,39 @@ DEFAULT_SETTINGS: dict[str, Any] = {
         "merchant_share": "0",
         "max_declared_value": None,
         "remote_surcharge": {"regions": [], "amount": 0},
+        # [{"metric", "at_least"?, "below"?, "rate"}]: the first that matches the shop's last 30 days replaces rate.
+        "performance_tiers": [],
     },
     "eligibility": {
         "excluded_countries": [],
         "excluded_categories": ["virtual", "custom", "second_hand"],
         "excluded_skus": [],
+        # Carriers the insurer will not take (compared case-insensitively): their parcels are self-insured, flagged.
+        "excluded_carriers": [],
+    },
+    # What the offer covers: the parcel (priced by `pricing`), and the freight of a return (运费险), priced by its own
+    # rule and carried by the merchant (self-insured).
+    "coverage": {
+        "shipping": {"enabled": True},
+        "returns": {
+            "enabled": False,
+            "pricing": {
+                "mode": "percent",
+                "rate": "0.01",
+                "category_rates": {},
+                "minimum": 0,
+                "maximum": None,
+                "bands": [],
+                "round_up_to": 1,
+                "merchant_share": "0",
+                "performance_tiers": [],
+            },
+            "payout_ratio": "1",  # the share of the return label's cost paid back
+            "max_payout": None,
+            "frequent_after": 5,  # returns in 30 days before a shopper is paid frequent_payout_ratio instead
+            "frequent_payout_ratio": "0.5",
+            "pay_within_hours": 48,
+        },
     },
     "offer": {
         # None: the built-in text in the shopper's language.

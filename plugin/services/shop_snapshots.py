@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from plugin.domain.performance import PerformanceFigures
 from plugin.domain.pricing import PricingRules
 from plugin.domain.settings import pricing_rules
 from plugin.extensions import db
@@ -27,6 +28,8 @@ class ShopSnapshot:
     currency: str
     settings: Mapping[str, Any]
     rules: PricingRules
+    # The shop's last-30-day figures, for price tiers (None: not measured yet, or not needed).
+    performance: PerformanceFigures | None = None
 
 
 @dataclass(frozen=True, slots=True)
