@@ -180,3 +180,9 @@ def pricing_rules(settings: dict[str, Any]) -> PricingRules:
         excluded_categories=frozenset(_category(name) for name in eligibility["excluded_categories"]),
         excluded_skus=frozenset(eligibility["excluded_skus"]),
     )
+
+
+def returns_are_free(settings: dict[str, Any]) -> bool:
+    """Whether shopper-facing words may say "free returns": the whole label paid back, with no cap."""
+    returns = settings["coverage"]["returns"]
+    return Decimal(returns["payout_ratio"]) == 1 and returns["max_payout"] is None
