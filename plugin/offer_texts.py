@@ -8,10 +8,14 @@ quote's language rather than the request's (a quote request's `locale` may diffe
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from enum import StrEnum
 from types import MappingProxyType
+from typing import Any
 
 from flask import current_app
 
+from plugin.domain.settings import returns_are_free
 from plugin.i18n import DEFAULT_LOCALE, LOCALES, catalogue
 from plugin.services.quotes import OfferTexts
 
@@ -24,8 +28,47 @@ def N_(message: str) -> str:
     return message
 
 
+class OfferKind(StrEnum):
+    """Which coverages the offer bundles, and whether the return cover may be called free returns."""
+
+    SHIPPING = "shipping"
+    SHIPPING_FREE_RETURNS = "shipping_free_returns"
+    SHIPPING_RETURNS_COVERED = "shipping_returns_covered"
+    FREE_RETURNS = "free_returns"
+    RETURNS_COVERED = "returns_covered"
+
+
 TITLE = N_("Shipping protection")
 DESCRIPTION = N_("Get a refund or a replacement if your parcel is lost, stolen or damaged in transit.")
+# One title and one description per combination of coverages: the words say exactly what is covered.
+TEXTS: dict[OfferKind, tuple[str, str]] = {
+    OfferKind.SHIPPING: (TITLE, DESCRIPTION),
+    OfferKind.SHIPPING_FREE_RETURNS: (
+        N_("Shipping protection + free returns"),
+        N_(
+            "Get a refund or a replacement if your parcel is lost, stolen or damaged in transit, and we refund the "
+            "return shipping label if you send items back."
+        ),
+    ),
+    OfferKind.SHIPPING_RETURNS_COVERED: (
+        N_("Shipping protection + return shipping covered"),
+        N_(
+            "Get a refund or a replacement if your parcel is lost, stolen or damaged in transit, and we pay back "
+            "part or all of the return shipping label if you send items back, within the limits in the terms."
+        ),
+    ),
+    OfferKind.FREE_RETURNS: (
+        N_("Free returns"),
+        N_("We refund the return shipping label if you send items back."),
+    ),
+    OfferKind.RETURNS_COVERED: (
+        N_("Return shipping covered"),
+        N_(
+            "We pay back part or all of the return shipping label if you send items back, within the limits in the "
+            "terms."
+        ),
+    ),
+}
 WIDGET = {
     "terms": N_("Terms"),
     "price": N_("Shipping protection: %(price)s"),
@@ -40,23 +83,37 @@ def _with_placeholder(translated: str, message: str) -> str:
     return translated % {"price": PRICE_PLACEHOLDER} if "%(price)s" in message else translated
 
 
-def _build(language: str) -> OfferTexts:
+def offer_kind(settings: Mapping[str, Any]) -> OfferKind:
+    """The combination of coverages a shop's settings offer (both off: the shipping words; no offer is made)."""
+    coverage = settings["coverage"]
+    returns = coverage["returns"]["enabled"]
+    if not returns:
+        return OfferKind.SHIPPING
+    free = returns_are_free(dict(settings))
+    if coverage["shipping"]["enabled"]:
+        return OfferKind.SHIPPING_FREE_RETURNS if free else OfferKind.SHIPPING_RETURNS_COVERED
+    return OfferKind.FREE_RETURNS if free else OfferKind.RETURNS_COVERED
+
+
+def _build(language: str, kind: OfferKind) -> OfferTexts:
     words = catalogue(language)
     widget = {key: _with_placeholder(words.gettext(message), message) for key, message in WIDGET.items()}
+    title, description = TEXTS[kind]
     return OfferTexts(
         language=language,
-        title=words.gettext(TITLE),
-        description=words.gettext(DESCRIPTION),
+        title=words.gettext(title),
+        description=words.gettext(description),
         widget=MappingProxyType(widget),
     )
 
 
-def offer_texts(language: str) -> OfferTexts:
-    """The built-in offer texts in a language we speak (else English), built once per language and app."""
+def offer_texts(language: str, kind: OfferKind = OfferKind.SHIPPING) -> OfferTexts:
+    """The built-in offer texts for a combination of coverages in a language we speak (else English), built once
+    per language, combination and app."""
     if language not in LOCALES:
         language = DEFAULT_LOCALE
-    built: dict[str, OfferTexts] = current_app.extensions.setdefault("offer_texts", {})
-    texts = built.get(language)
+    built: dict[tuple[str, OfferKind], OfferTexts] = current_app.extensions.setdefault("offer_texts", {})
+    texts = built.get((language, kind))
     if texts is None:
-        texts = built[language] = _build(language)
+        texts = built[(language, kind)] = _build(language, kind)
     return texts

@@ -31,6 +31,11 @@ OBJECT_MESSAGE = "Must be a JSON object."
 LIST_MESSAGE = "Must be a JSON array."
 # Printable text: no control characters, no lone surrogates (\Z, not $: "$" would let a trailing newline through).
 POSTAL_CODE_PATTERN = r"^[^\x00-\x1f\x7f-\x9f\ud800-\udfff]*\Z"
+# A quote's shipping_method.carrier: printable text, at most 100 characters and 100 bytes of UTF-8 (it travels in the
+# signed quote reference beside the longest destination, and that must fit Stripe's 500 characters).
+CARRIER_PATTERN = POSTAL_CODE_PATTERN
+MAX_CARRIER_LENGTH = 100
+MAX_CARRIER_BYTES = 100
 
 
 class StrictInteger(fields.Integer):
@@ -593,6 +598,31 @@ class CartItemSchema(Schema):
     quantity = StrictInteger(required=True, validate=validate.Range(min=1, max=MAX_QUANTITY))
 
 
+def _carrier_fits(value: str) -> bool:
+    if len(value.encode("utf-8", "surrogatepass")) > MAX_CARRIER_BYTES:
+        raise ValidationError(f"Must take at most {MAX_CARRIER_BYTES} bytes of UTF-8.")
+    return True
+
+
+class ShippingMethodSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    carrier = fields.String(
+        allow_none=True,
+        load_default=None,
+        validate=[
+            validate.Length(min=1, max=MAX_CARRIER_LENGTH),
+            validate.Regexp(CARRIER_PATTERN, error="Must be printable text, without control characters."),
+            _carrier_fits,
+        ],
+        metadata={
+            "description": "The carrier the shopper chose (at most 100 characters and 100 bytes of UTF-8); "
+            "recorded on the protection."
+        },
+    )
+
+
 class QuoteRequestSchema(Schema):
     """A cart to price: the shop's currency, where it goes, what is in it."""
 
@@ -609,6 +639,7 @@ class QuoteRequestSchema(Schema):
         validate=validate.Length(max=35),
         metadata={"description": "The shopper's language (BCP 47, e.g. zh-CN) for the offer texts."},
     )
+    shipping_method = fields.Nested(ShippingMethodSchema, allow_none=True, load_default=None)
 
 
 class ExcludedItemSchema(Schema):
@@ -651,6 +682,20 @@ class OfferSchema(Schema):
     texts = fields.Nested(OfferTextsSchema)
 
 
+class CoveragePriceSchema(Schema):
+    type = fields.String(metadata={"enum": ["shipping", "returns"]})
+    premium = fields.Integer()
+    customer_price = fields.Integer()
+    merchant_contribution = fields.Integer()
+    rate = fields.String(
+        allow_none=True, metadata={"description": "The base rate used (a decimal string); null in bands mode."}
+    )
+    rate_tier = fields.Integer(
+        allow_none=True,
+        metadata={"description": "The performance tier that set the rate (an index into its performance_tiers)."},
+    )
+
+
 class QuoteSchema(Schema):
     """A priced offer; `id` is a signed reference to put in Stripe metadata as `sp_quote`."""
 
@@ -658,13 +703,24 @@ class QuoteSchema(Schema):
     object = fields.String(dump_default="quote")
     eligible = fields.Boolean()
     reasons = fields.List(
-        fields.String(metadata={"enum": ["destination_excluded", "no_eligible_items", "value_above_limit"]})
+        fields.String(
+            metadata={
+                "enum": ["destination_excluded", "no_eligible_items", "value_above_limit", "coverage_disabled"]
+            }
+        )
     )
     currency = fields.String()
     declared_value = fields.Integer()
+    coverages = fields.List(
+        fields.Nested(CoveragePriceSchema),
+        metadata={"description": "Each enabled coverage's part (empty when not eligible); the amounts are their sums."},
+    )
     premium = fields.Integer()
     customer_price = fields.Integer()
     merchant_contribution = fields.Integer()
+    rate_tier = fields.Integer(
+        allow_none=True, metadata={"description": "The shipping coverage's tier, else the returns coverage's."}
+    )
     excluded_items = fields.List(fields.Nested(ExcludedItemSchema))
     expires_at = fields.String(allow_none=True)
     offer = fields.Nested(OfferSchema)
@@ -830,7 +886,11 @@ class ConsentSchema(Schema):
     id = fields.String()
     object = fields.String()
     quote = fields.String()
-    price_shown = fields.Integer()
+    price_shown = fields.Integer(metadata={"description": "The quote's whole customer_price (all its coverages)."})
+    coverages = fields.List(
+        fields.String(metadata={"enum": ["shipping", "returns"]}),
+        metadata={"description": "What the quote shown bundled, read from its signed reference."},
+    )
     currency = fields.String()
     text_shown = fields.String()
     terms_version = fields.String()

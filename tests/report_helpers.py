@@ -121,7 +121,7 @@ class History:
             shop_id=self.shop_id,
             order_id=shipment.order_id,
             shipment_id=shipment.id,
-            type="lost",
+            type=fields.pop("type", "lost"),
             status=status,
             source="api",
             currency=self.currency,
@@ -261,6 +261,7 @@ EXPECTED["coverages"] = {
     "shipping": {
         key: EXPECTED[key]
         for key in (
+            "protected_orders",
             "protections",
             "premium_collected",
             "merchant_contribution",
@@ -272,7 +273,21 @@ EXPECTED["coverages"] = {
             "margin",
             "loss_ratio",
         )
-    }
+    },
+    # No protection of this history bought the return cover.
+    "returns": {
+        "protected_orders": 0,
+        "protections": 0,
+        "premium_collected": 0,
+        "merchant_contribution": 0,
+        "insurance_cost": 0,
+        "claims_filed": 0,
+        "claims_paid": 0,
+        "claims_paid_amount": 0,
+        "recovered_amount": 0,
+        "margin": 0,
+        "loss_ratio": None,
+    },
 }
 EXPECTED_ALERTS = [
     ("policy_bind_success_below_target", "policy_bind_success_rate", "0.8000", "0.95"),

@@ -32,8 +32,9 @@ from plugin.admin.charts import line_chart
 from plugin.domain.reports import BIND_SUCCESS_ALERT, COST_SHARE_ALERT, Alert
 from plugin.errors import ValidationFailedError
 from plugin.iso_codes import currency_exponent
-from plugin.models import utcnow
+from plugin.models import Shop, utcnow
 from plugin.services import reports
+from plugin.services.settings import effective_settings
 
 # The period chooser's presets: (value, label, days back including today); "month" is this calendar month.
 PRESETS = [
@@ -228,6 +229,46 @@ def _cards(report: reports.Report) -> list[tuple[str, list[Card]]]:
     ]
 
 
+def _coverage_cards(report: reports.Report, returns_enabled: bool) -> list[tuple[str, list[Card]]]:
+    """Each coverage's figures, when the return cover is on or was bought in the period (else the totals are the
+    shipping cover's, and one group says it all)."""
+    returns = report.coverages.get("returns")
+    if returns is None or not (returns_enabled or returns.protected_orders or returns.claims_filed):
+        return []
+    currency = report.currency
+    headings = {"shipping": gettext("Shipping cover"), "returns": gettext("Return shipping cover")}
+    groups: list[tuple[str, list[Card]]] = []
+    for name, heading in headings.items():
+        tally = report.coverages[name]
+        prefix = f"coverages.{name}."
+        groups.append(
+            (
+                heading,
+                [
+                    Card(prefix + "protected_orders", gettext("Protected orders"), count(tally.protected_orders)),
+                    Card(
+                        prefix + "premium_collected",
+                        gettext("Premium collected"),
+                        money(tally.premium_collected, currency),
+                    ),
+                    Card(
+                        prefix + "merchant_contribution",
+                        gettext("Merchant contribution"),
+                        money(tally.merchant_contribution, currency),
+                    ),
+                    Card(prefix + "claims_paid", gettext("Claims settled"), count(tally.claims_paid)),
+                    Card(
+                        prefix + "claims_paid_amount",
+                        gettext("Claims paid"),
+                        money(tally.claims_paid_amount, currency),
+                    ),
+                    Card(prefix + "loss_ratio", gettext("Loss ratio"), percent(tally.loss_ratio)),
+                ],
+            )
+        )
+    return groups
+
+
 def _alert_text(alert: Alert) -> str:
     if alert.code == BIND_SUCCESS_ALERT:
         return gettext(
@@ -309,6 +350,10 @@ def _charts(report: reports.Report) -> list[Markup]:
 
 
 @bp.get("/")
+def _returns_enabled(shop: Shop) -> bool:
+    return bool(effective_settings(shop)["coverage"]["returns"]["enabled"])
+
+
 def dashboard() -> ResponseReturnValue:
     """What protection earns the shop over a period, and what waits for a person."""
     shop = current_shop()
@@ -343,7 +388,7 @@ def dashboard() -> ResponseReturnValue:
             zone=zone_name,
         ),
         report=report,
-        groups=_cards(report),
+        groups=_cards(report) + _coverage_cards(report, _returns_enabled(shop)),
         alerts=[_alert_text(alert) for alert in report.alerts],
         charts=_charts(report),
         days=[(format_date(day, "medium"), tally) for day, tally in report.daily],

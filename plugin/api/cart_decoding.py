@@ -17,7 +17,16 @@ from marshmallow import ValidationError
 from plugin import iso_codes
 from plugin.domain.pricing import Cart, CartItem, Destination
 from plugin.errors import ValidationFailedError
-from plugin.schemas import MAX_AMOUNT, MAX_CART_LINES, MAX_QUANTITY, POSTAL_CODE_PATTERN, QuoteRequestSchema
+from plugin.schemas import (
+    CARRIER_PATTERN,
+    MAX_AMOUNT,
+    MAX_CART_LINES,
+    MAX_CARRIER_BYTES,
+    MAX_CARRIER_LENGTH,
+    MAX_QUANTITY,
+    POSTAL_CODE_PATTERN,
+    QuoteRequestSchema,
+)
 from plugin.validation import flatten_errors, loads_strict
 
 Amount = Annotated[int, msgspec.Meta(ge=0, le=MAX_AMOUNT)]
@@ -39,12 +48,19 @@ class _Item(msgspec.Struct, frozen=True):
     category: Annotated[str, msgspec.Meta(max_length=64)] | None = None
 
 
+class _ShippingMethod(msgspec.Struct):
+    carrier: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_CARRIER_LENGTH, pattern=CARRIER_PATTERN)] | None = (
+        None
+    )
+
+
 class _QuoteRequest(msgspec.Struct):
     currency: str
     destination: _Destination
     items: Annotated[list[_Item], msgspec.Meta(max_length=MAX_CART_LINES)]
     shipping_amount: Amount | None = None
     locale: Annotated[str, msgspec.Meta(max_length=35)] | None = None
+    shipping_method: _ShippingMethod | None = None
 
 
 _decoder = msgspec.json.Decoder(_QuoteRequest)
@@ -57,6 +73,7 @@ class QuoteRequest:
 
     cart: Cart
     locale: str | None
+    shipping_carrier: str | None = None  # the request's shipping_method.carrier
 
 
 def _codes_are_valid(request: _QuoteRequest) -> bool:
@@ -64,7 +81,10 @@ def _codes_are_valid(request: _QuoteRequest) -> bool:
     if not (iso_codes.is_currency(request.currency) and iso_codes.is_country(destination.country)):
         return False
     region = destination.region
-    return region is None or (iso_codes.is_region(region) and region.startswith(destination.country + "-"))
+    if region is not None and not (iso_codes.is_region(region) and region.startswith(destination.country + "-")):
+        return False
+    carrier = request.shipping_method.carrier if request.shipping_method else None
+    return carrier is None or len(carrier.encode("utf-8")) <= MAX_CARRIER_BYTES
 
 
 def _from_fast(request: _QuoteRequest) -> QuoteRequest:
@@ -75,7 +95,8 @@ def _from_fast(request: _QuoteRequest) -> QuoteRequest:
         items=tuple(request.items),
         shipping_amount=request.shipping_amount,
     )
-    return QuoteRequest(cart, request.locale)
+    method = request.shipping_method
+    return QuoteRequest(cart, request.locale, method.carrier if method else None)
 
 
 def _from_schema(data: dict[str, Any]) -> QuoteRequest:
@@ -89,7 +110,8 @@ def _from_schema(data: dict[str, Any]) -> QuoteRequest:
         ),
         shipping_amount=data.get("shipping_amount"),
     )
-    return QuoteRequest(cart, data.get("locale"))
+    method = data.get("shipping_method")
+    return QuoteRequest(cart, data.get("locale"), method.get("carrier") if method else None)
 
 
 def canonical_decode(raw: bytes) -> QuoteRequest:

@@ -36,7 +36,7 @@ def create(data: dict[str, Any]) -> Response:
         page_origin=request.headers.get("Origin"),
         user_agent=request.headers.get("User-Agent"),
     )
-    response = jsonify(consent_body(consent))
+    response = jsonify(consent_body(consent, quote_signing_keys(current_app.config)))
     response.status_code = 201
     return response
 
@@ -47,4 +47,4 @@ def create(data: dict[str, Any]) -> Response:
 @bp.documents_errors(401, 403, 404)
 def show(consent_id: str) -> dict[str, Any]:
     """One consent, as evidence."""
-    return consent_body(get_consent(current_snapshot().id, consent_id))
+    return consent_body(get_consent(current_snapshot().id, consent_id), quote_signing_keys(current_app.config))

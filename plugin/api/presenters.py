@@ -84,6 +84,38 @@ def order_shipment_bodies(shipments: list[Shipment], policies: list[Policy]) -> 
     return [shipment_body(shipment, by_shipment.get(shipment.id)) for shipment in shipments]
 
 
+def protection_coverages(protection: Protection) -> list[dict[str, Any]]:
+    """The coverages bought, as the quote named them: the stored sums less the return cover's part is the
+    shipping cover's part."""
+    parts: list[dict[str, Any]] = []
+    returns = (
+        protection.returns_premium_amount or 0,
+        protection.returns_customer_price_amount or 0,
+        protection.returns_merchant_contribution_amount or 0,
+    )
+    if protection.covers_shipping is not False:
+        parts.append(
+            {
+                "type": "shipping",
+                "premium": protection.premium_amount - returns[0],
+                "customer_price": protection.customer_price_amount - returns[1],
+                "merchant_contribution": protection.merchant_contribution_amount - returns[2],
+                "rate_tier": protection.rate_tier,
+            }
+        )
+    if protection.covers_returns:
+        parts.append(
+            {
+                "type": "returns",
+                "premium": returns[0],
+                "customer_price": returns[1],
+                "merchant_contribution": returns[2],
+                "rate_tier": protection.returns_rate_tier,
+            }
+        )
+    return parts
+
+
 def protection_body(protection: Protection, related: OrderRelations) -> dict[str, Any]:
     """The contract's protection object, with its order's shipments and policies."""
     payment = protection.payment
@@ -102,6 +134,9 @@ def protection_body(protection: Protection, related: OrderRelations) -> dict[str
         "premium": protection.premium_amount,
         "customer_price": protection.customer_price_amount,
         "merchant_contribution": protection.merchant_contribution_amount,
+        "coverages": protection_coverages(protection),
+        "rate_tier": protection.rate_tier if protection.covers_shipping else protection.returns_rate_tier,
+        "shipping_carrier": protection.shipping_carrier,
         "amount_charged": protection.charged_amount,
         "amount_refunded": payment.amount_refunded if payment else 0,
         "payment_intent": protection.payment_intent,

@@ -69,6 +69,14 @@ class ProtectionListQuery(PageQuery):
     status = fields.String(validate=validate.OneOf(["active", "voided", "needs_review"]))
 
 
+class ProtectionCoverageSchema(Schema):
+    type = fields.String(metadata={"enum": ["shipping", "returns"]})
+    premium = fields.Integer()
+    customer_price = fields.Integer()
+    merchant_contribution = fields.Integer()
+    rate_tier = fields.Integer(allow_none=True)
+
+
 class ProtectionSchema(Schema):
     id = fields.String()
     object = fields.String()
@@ -81,6 +89,12 @@ class ProtectionSchema(Schema):
     premium = fields.Integer()
     customer_price = fields.Integer()
     merchant_contribution = fields.Integer()
+    coverages = fields.List(
+        fields.Nested(ProtectionCoverageSchema),
+        metadata={"description": "The coverages bought, from the quote; the amounts above are their sums."},
+    )
+    rate_tier = fields.Integer(allow_none=True, metadata={"description": "As the quote's `rate_tier`."})
+    shipping_carrier = fields.String(allow_none=True, metadata={"description": "The quote's shipping_method.carrier."})
     amount_charged = fields.Integer(allow_none=True)
     amount_refunded = fields.Integer()
     payment_intent = fields.String(allow_none=True)

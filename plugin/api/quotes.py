@@ -13,7 +13,7 @@ from plugin.api.cors import check_origin
 from plugin.auth import KeyKind, current_snapshot, require_key
 from plugin.i18n import LOCALES, language_code
 from plugin.models import rfc3339, utcnow
-from plugin.offer_texts import offer_texts
+from plugin.offer_texts import offer_kind, offer_texts
 from plugin.rate_limits import per_key_and_address
 from plugin.schemas import QuoteRequestSchema, QuoteSchema
 from plugin.services.quotes import IssuedQuote, quote_cart
@@ -46,9 +46,21 @@ def quote_body(quote: IssuedQuote) -> dict[str, Any]:
         "reasons": [str(reason) for reason in price.reasons],
         "currency": price.currency,
         "declared_value": price.declared_value,
+        "coverages": [
+            {
+                "type": str(part.type),
+                "premium": part.premium,
+                "customer_price": part.customer_price,
+                "merchant_contribution": part.merchant_contribution,
+                "rate": None if part.rate is None else str(part.rate),
+                "rate_tier": part.rate_tier,
+            }
+            for part in price.coverages
+        ],
         "premium": price.premium,
         "customer_price": price.customer_price,
         "merchant_contribution": price.merchant_contribution,
+        "rate_tier": price.rate_tier,
         "excluded_items": [{"sku": item.sku, "reason": str(item.reason)} for item in price.excluded_items],
         "expires_at": rfc3339(quote.expires_at),
         "offer": {
@@ -86,8 +98,9 @@ def create_quote() -> Response:
         quote_request.cart,
         signing_key=current_app.config["SECRET_KEY"],
         now=utcnow(),
-        texts=offer_texts(_language(quote_request.locale)),
+        texts=offer_texts(_language(quote_request.locale), offer_kind(shop.settings)),
         default_terms_url=f"{request.scheme}://{request.host}{request.script_root}/terms/{shop.id}",
+        shipping_carrier=quote_request.shipping_carrier,
     )
     # Returned as a ready response: the schema above documents it, and no second serialisation runs.
     return Response(_encoder.encode(quote_body(quote)), mimetype="application/json")

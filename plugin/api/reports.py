@@ -57,6 +57,7 @@ def _money(description: str) -> fields.Integer:
 
 
 class CoverageFiguresSchema(Schema):
+    protected_orders = fields.Integer(metadata={"description": "Protections that bought this coverage, any status."})
     protections = fields.Integer(metadata={"description": "Protections with this coverage, not voided."})
     premium_collected = _money("Customer prices of those protections")
     merchant_contribution = _money("The merchant's part of their premiums")
@@ -122,9 +123,12 @@ class ReportSchema(Schema):
     median_seconds_to_decide = fields.Integer(allow_none=True)
     median_seconds_to_pay = fields.Integer(allow_none=True)
     coverages = fields.Dict(
-        keys=fields.String(metadata={"enum": ["shipping"]}),
+        keys=fields.String(metadata={"enum": ["shipping", "returns"]}),
         values=fields.Nested(CoverageFiguresSchema),
-        metadata={"description": "The figures of each coverage (today only `shipping`)."},
+        metadata={
+            "description": "The figures of each coverage: `shipping` and `returns` (return_shipping claims are the "
+            "return cover's, every other claim the parcel's); a protection bundling both counts in each."
+        },
     )
     daily = fields.List(fields.Nested(DayFiguresSchema), metadata={"description": "One entry per day of the period."})
     alerts = fields.List(fields.Nested(AlertSchema))
@@ -138,6 +142,7 @@ def _time(moment: datetime) -> str:
 
 def _coverage_body(tally: Tally) -> dict[str, Any]:
     return {
+        "protected_orders": tally.protected_orders,
         "protections": tally.protections,
         "premium_collected": tally.premium_collected,
         "merchant_contribution": tally.merchant_contribution,

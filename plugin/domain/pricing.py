@@ -24,6 +24,7 @@ class IneligibleReason(StrEnum):
     DESTINATION_EXCLUDED = "destination_excluded"
     NO_ELIGIBLE_ITEMS = "no_eligible_items"
     VALUE_ABOVE_LIMIT = "value_above_limit"
+    COVERAGE_DISABLED = "coverage_disabled"  # neither the shipping nor the returns coverage is on
 
 
 class ExclusionReason(StrEnum):
@@ -174,8 +175,18 @@ def merchant_contribution(premium: int, merchant_share: Decimal) -> int:
     return to_minor_units(scale(premium, merchant_share), ROUND_HALF_UP)
 
 
-def price_cart(cart: Cart, rules: PricingRules) -> Price:
-    """Price the cart: which items count, whether it is eligible, and who pays what."""
+@dataclass(frozen=True, slots=True)
+class Eligibility:
+    """Which items of a cart count, their declared value, and why the cart gets no offer (empty: it may)."""
+
+    items: tuple[CartLine, ...]
+    declared_value: int
+    reasons: tuple[IneligibleReason, ...]
+    excluded_items: tuple[ExcludedItem, ...]
+
+
+def check_eligibility(cart: Cart, rules: PricingRules) -> Eligibility:
+    """The cart's eligible items and value under the rules' exclusions and declared-value limit."""
     eligible_items: list[CartLine] = []
     excluded: list[ExcludedItem] = []
     for item in cart.items:
@@ -193,15 +204,27 @@ def price_cart(cart: Cart, rules: PricingRules) -> Price:
         reasons.append(IneligibleReason.NO_ELIGIBLE_ITEMS)
     if rules.max_declared_value is not None and declared_value > rules.max_declared_value:
         reasons.append(IneligibleReason.VALUE_ABOVE_LIMIT)
-    if reasons:
-        return Price(False, tuple(reasons), cart.currency, declared_value, 0, 0, 0, tuple(excluded))
+    return Eligibility(tuple(eligible_items), declared_value, tuple(reasons), tuple(excluded))
 
+
+def premium_for(eligibility: Eligibility, destination: Destination, rules: PricingRules) -> int:
+    """The premium of an eligible cart under one premium rule (bands or percent, plus any remote surcharge)."""
     if rules.mode is PricingMode.BANDS:
-        premium = band_premium(declared_value, rules.bands)
+        premium = band_premium(eligibility.declared_value, rules.bands)
     else:
-        premium = percent_premium(eligible_items, rules)
-    if cart.destination.region is not None and cart.destination.region in rules.surcharge_regions:
+        premium = percent_premium(eligibility.items, rules)
+    if destination.region is not None and destination.region in rules.surcharge_regions:
         premium += rules.surcharge_amount
+    return premium
+
+
+def price_cart(cart: Cart, rules: PricingRules) -> Price:
+    """Price the cart: which items count, whether it is eligible, and who pays what."""
+    eligibility = check_eligibility(cart, rules)
+    declared_value, excluded = eligibility.declared_value, eligibility.excluded_items
+    if eligibility.reasons:
+        return Price(False, eligibility.reasons, cart.currency, declared_value, 0, 0, 0, excluded)
+    premium = premium_for(eligibility, cart.destination, rules)
     contribution = merchant_contribution(premium, rules.merchant_share)
     return Price(
         eligible=True,
@@ -211,5 +234,5 @@ def price_cart(cart: Cart, rules: PricingRules) -> Price:
         premium=premium,
         customer_price=premium - contribution,
         merchant_contribution=contribution,
-        excluded_items=tuple(excluded),
+        excluded_items=excluded,
     )

@@ -17,9 +17,17 @@ from plugin.domain.pricing import Destination
 PREFIX = "qt_"
 QUOTE_VALIDITY = timedelta(hours=24)
 MAX_LENGTH = 500  # a Stripe metadata value holds at most 500 characters
-# v1 carried no destination; v2 appends [country, region, postal_code]. Both verify (v1 reads as no destination).
+# v1 carried no destination; v2 appends [country, region, postal_code]; both are JSON lists and still verify (as a
+# shipping-only quote; v1 reads as no destination). v3 is binary (first byte 3), so that the coverages, the return
+# cover's amounts, the tiers and the carrier fit beside the longest destination: varint numbers, length-prefixed
+# UTF-8 strings.
 _FORMAT_VERSION = 2
 _V1 = 1
+_V3 = 3
+_SHIPPING, _RETURNS = 1, 2  # the v3 coverage flags
+# v3 also keeps 24 of the HMAC's 32 bytes (192 bits, 32 characters), and leaves out the customer prices (each is its
+# premium less the merchant's contribution): so the worst case fits.
+_V3_SIGNATURE_LENGTH = 32
 _KEY_CONTEXT = b"shipping-protection quote reference v1"
 
 
@@ -40,6 +48,15 @@ class QuoteClaims:
     expires_at: datetime
     nonce: str
     destination: Destination | None = None  # None: a reference issued before destinations were carried
+    # What the bundle covers (v1/v2 references: the parcel only); the amounts above are the sums over it.
+    covers_shipping: bool = True
+    covers_returns: bool = False
+    returns_premium: int = 0
+    returns_customer_price: int = 0
+    returns_merchant_contribution: int = 0
+    rate_tier: int | None = None  # the shipping coverage's performance tier
+    returns_rate_tier: int | None = None
+    shipping_carrier: str | None = None  # the quote request's shipping_method.carrier
 
     def is_expired(self, at: datetime) -> bool:
         """Whether the quote had lapsed at the given moment."""
@@ -78,8 +95,139 @@ def _encode(payload: list[object]) -> bytes:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass")
 
 
+def _varint(number: int) -> bytes:
+    if number < 0:
+        raise ValueError("quote amounts are never negative")
+    out = bytearray()
+    while True:
+        byte, number = number & 0x7F, number >> 7
+        out.append(byte | (0x80 if number else 0))
+        if not number:
+            return bytes(out)
+
+
+def _text(value: str | None) -> bytes:
+    """None as 0; else its UTF-8 length + 1, then the bytes."""
+    if value is None:
+        return b"\x00"
+    raw = value.encode("utf-8", "surrogatepass")
+    return _varint(len(raw) + 1) + raw
+
+
+def _tier(tier: int | None) -> bytes:
+    return _varint(0 if tier is None else tier + 1)
+
+
+def _v3_payload(claims: QuoteClaims) -> bytes:
+    destination = claims.destination
+    flags = (_SHIPPING if claims.covers_shipping else 0) | (_RETURNS if claims.covers_returns else 0)
+    return b"".join(
+        [
+            bytes([_V3, flags]),
+            _text(claims.shop_id),
+            _text(claims.currency),
+            *(
+                _varint(amount)
+                for amount in (
+                    claims.declared_value,
+                    claims.premium,
+                    claims.merchant_contribution,
+                    claims.returns_premium,
+                    claims.returns_merchant_contribution,
+                    int(claims.expires_at.timestamp()),
+                )
+            ),
+            _text(claims.nonce),
+            _text(destination.country if destination else None),
+            _text(destination.region if destination else None),
+            _text(destination.postal_code if destination else None),
+            _tier(claims.rate_tier),
+            _tier(claims.returns_rate_tier),
+            _text(claims.shipping_carrier),
+        ]
+    )
+
+
+class _Reader:
+    """Reads a v3 payload field by field; IndexError / UnicodeDecodeError on a short or garbled one."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.pos = data, 0
+
+    def byte(self) -> int:
+        self.pos += 1
+        return self.data[self.pos - 1]
+
+    def number(self) -> int:
+        value, shift = 0, 0
+        while True:
+            byte = self.byte()
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                return value
+
+    def text(self) -> str | None:
+        length = self.number()
+        if length == 0:
+            return None
+        start, self.pos = self.pos, self.pos + length - 1
+        if self.pos > len(self.data):
+            raise IndexError("short quote reference")
+        return self.data[start : self.pos].decode("utf-8", "surrogatepass")
+
+    def tier(self) -> int | None:
+        value = self.number()
+        return None if value == 0 else value - 1
+
+
+def _read_v3(data: bytes) -> QuoteClaims:
+    reader = _Reader(data)
+    reader.byte()  # the version
+    flags = reader.byte()
+    shop_id, currency = reader.text(), reader.text()
+    declared, premium, contribution, r_premium, r_contribution, expires = (reader.number() for _ in range(6))
+    nonce, country, region, postal = reader.text(), reader.text(), reader.text(), reader.text()
+    rate_tier, returns_rate_tier, carrier = reader.tier(), reader.tier(), reader.text()
+    if reader.pos != len(data) or shop_id is None or currency is None or nonce is None:
+        raise ValueError("malformed quote reference")
+    return QuoteClaims(
+        shop_id=shop_id,
+        currency=currency,
+        declared_value=declared,
+        premium=premium,
+        customer_price=premium - contribution,
+        merchant_contribution=contribution,
+        expires_at=datetime.fromtimestamp(expires, UTC),
+        nonce=nonce,
+        destination=Destination(country, region, postal) if country else None,
+        covers_shipping=bool(flags & _SHIPPING),
+        covers_returns=bool(flags & _RETURNS),
+        returns_premium=r_premium,
+        returns_customer_price=r_premium - r_contribution,
+        returns_merchant_contribution=r_contribution,
+        rate_tier=rate_tier,
+        returns_rate_tier=returns_rate_tier,
+        shipping_carrier=carrier,
+    )
+
+
 def sign(claims: QuoteClaims, secret: str | bytes) -> str:
-    """The reference for these claims: `qt_<payload>.<signature>`, at most 500 characters."""
+    """The reference for these claims: `qt_<payload>.<signature>` (format v3), at most 500 characters."""
+    if (claims.customer_price, claims.returns_customer_price) != (
+        claims.premium - claims.merchant_contribution,
+        claims.returns_premium - claims.returns_merchant_contribution,
+    ):
+        raise ValueError("a customer price is its premium less the merchant's contribution")
+    body = _b64(_v3_payload(claims))
+    token = f"{PREFIX}{body}.{_signature(body, secret)[:_V3_SIGNATURE_LENGTH]}"
+    if len(token) > MAX_LENGTH:
+        raise ValueError("quote reference would exceed 500 characters")
+    return token
+
+
+def sign_v2(claims: QuoteClaims, secret: str | bytes) -> str:
+    """A reference in the retired JSON format v2 (shipping only): kept so tests can show v2 still verifies."""
     destination = claims.destination
     payload: list[object] = [
         _FORMAT_VERSION,
@@ -96,10 +244,14 @@ def sign(claims: QuoteClaims, secret: str | bytes) -> str:
         destination.postal_code if destination else None,
     ]
     body = _b64(_encode(payload))
-    token = f"{PREFIX}{body}.{_signature(body, secret)}"
-    if len(token) > MAX_LENGTH:
-        raise ValueError("quote reference would exceed 500 characters")
-    return token
+    return f"{PREFIX}{body}.{_signature(body, secret)}"
+
+
+def _is_v3(body: str) -> bool:
+    try:
+        return _unb64(body[:4])[:1] == bytes([_V3])
+    except ValueError:
+        return False
 
 
 def verify(token: str, secrets: Sequence[str | bytes]) -> QuoteClaims:
@@ -109,10 +261,14 @@ def verify(token: str, secrets: Sequence[str | bytes]) -> QuoteClaims:
     body, _, signature = token[len(PREFIX) :].partition(".")
     if not body or not signature:
         raise InvalidQuoteTokenError("not a quote reference")
-    if not any(hmac.compare_digest(_signature(body, secret), signature) for secret in secrets):
+    length = _V3_SIGNATURE_LENGTH if _is_v3(body) else None  # the version byte is signed too
+    if not any(hmac.compare_digest(_signature(body, secret)[:length], signature) for secret in secrets):
         raise InvalidQuoteTokenError("the quote reference's signature does not verify")
     try:
-        fields = json.loads(_unb64(body))
+        raw = _unb64(body)
+        if raw[:1] == bytes([_V3]):
+            return _read_v3(raw)
+        fields = json.loads(raw)
         version = fields[0] if isinstance(fields, list) and fields else None
         if version == _V1:
             _, shop_id, currency, declared, premium, price, contribution, expires, nonce = fields
@@ -122,7 +278,7 @@ def verify(token: str, secrets: Sequence[str | bytes]) -> QuoteClaims:
                 fields
             )
             destination = Destination(country, region, postal) if country else None
-    except (ValueError, TypeError) as exc:  # signed by us, so only a bug or a retired format lands here
+    except (ValueError, TypeError, IndexError) as exc:  # signed by us, so only a bug or a retired format lands here
         raise InvalidQuoteTokenError("unreadable quote reference") from exc
     if version not in (_V1, _FORMAT_VERSION):
         raise InvalidQuoteTokenError("retired quote reference format")

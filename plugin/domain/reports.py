@@ -148,6 +148,48 @@ class Tally:
 _TALLY_FIELDS = tuple(field.name for field in fields(Tally))
 
 
+RETURN_SHIPPING_CLAIM = "return_shipping"  # the claim type of the return cover; every other claim is the parcel's
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnsFigures:
+    """The return cover's share of a period: its own figures, and how many protections bought it alone (those
+    are no part of the shipping cover's figures)."""
+
+    tally: Tally
+    returns_only_orders: int = 0  # protections covering the return only, whatever their status
+    returns_only_protections: int = 0  # of those, the ones not voided
+
+
+def coverage_tallies(totals: Tally, returns: ReturnsFigures) -> dict[str, Tally]:
+    """Each coverage's figures: the return cover's as counted; the shipping cover's are the totals less the return
+    cover's amounts and claims, and less the protections that bought the return cover alone. Orders, policies and
+    insurer recoveries are the shipping cover's (the return cover is the merchant's own, without policies)."""
+    part = returns.tally
+    shipping = Tally(
+        orders=totals.orders,
+        protected_orders=totals.protected_orders - returns.returns_only_orders,
+        priced_orders=totals.priced_orders,
+        order_amount=totals.order_amount,
+        protections=totals.protections - returns.returns_only_protections,
+        premium=totals.premium - part.premium,
+        premium_collected=totals.premium_collected - part.premium_collected,
+        merchant_contribution=totals.merchant_contribution - part.merchant_contribution,
+        insurance_cost=totals.insurance_cost,
+        claims_filed=totals.claims_filed - part.claims_filed,
+        claims_paid=totals.claims_paid - part.claims_paid,
+        claims_paid_amount=totals.claims_paid_amount - part.claims_paid_amount,
+        recovered_amount=totals.recovered_amount,
+    )
+    return {"shipping": shipping, "returns": Tally(orders=totals.orders, **_returns_fields(part))}
+
+
+def _returns_fields(part: Tally) -> dict[str, int]:
+    names = ("protected_orders", "protections", "premium", "premium_collected", "merchant_contribution")
+    names += ("claims_filed", "claims_paid", "claims_paid_amount")
+    return {name: getattr(part, name) for name in names}
+
+
 def total(tallies: Iterable[Tally]) -> Tally:
     """The sum of tallies (a year's days in one pass)."""
     every = list(tallies)

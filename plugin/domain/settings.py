@@ -7,7 +7,9 @@ from functools import cache
 from typing import Any
 from zoneinfo import available_timezones
 
+from plugin.domain.coverages import CoveragePlan, CoverageRule, CoverageType
 from plugin.domain.merge_patch import deep_merge
+from plugin.domain.performance import tiers_from_settings
 from plugin.domain.pricing import Band, PricingMode, PricingRules, normalise_category
 
 PROVIDERS = ("sandbox", "self_insured", "xcover", "loadsure")
@@ -180,6 +182,36 @@ def pricing_rules(settings: dict[str, Any]) -> PricingRules:
         excluded_categories=frozenset(_category(name) for name in eligibility["excluded_categories"]),
         excluded_skus=frozenset(eligibility["excluded_skus"]),
     )
+
+
+def _premium_rule(pricing: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "mode": PricingMode(pricing["mode"]),
+        "rate": Decimal(pricing["rate"]),
+        "category_rates": {_category(name): Decimal(rate) for name, rate in pricing["category_rates"].items()},
+        "minimum": pricing["minimum"],
+        "maximum": pricing["maximum"],
+        "bands": tuple(Band(band["up_to"], band["price"]) for band in pricing["bands"]),
+        "round_up_to": pricing["round_up_to"],
+        "merchant_share": Decimal(pricing["merchant_share"]),
+    }
+
+
+def coverage_plan(settings: dict[str, Any]) -> CoveragePlan:
+    """Each enabled coverage's premium rule and tiers, and the eligibility rules they share (those of `pricing`
+    and `eligibility`: the returns coverage has no remote surcharge and no declared-value limit of its own)."""
+    shipping = pricing_rules(settings)
+    coverage = settings["coverage"]
+    rules: list[CoverageRule] = []
+    if coverage["shipping"]["enabled"]:
+        tiers = tiers_from_settings(settings["pricing"]["performance_tiers"])
+        rules.append(CoverageRule(CoverageType.SHIPPING, shipping, tiers))
+    returns = coverage["returns"]
+    if returns["enabled"]:
+        returns_rules = PricingRules(**_premium_rule(returns["pricing"]))
+        tiers = tiers_from_settings(returns["pricing"]["performance_tiers"])
+        rules.append(CoverageRule(CoverageType.RETURNS, returns_rules, tiers))
+    return CoveragePlan(eligibility=shipping, coverages=tuple(rules))
 
 
 def returns_are_free(settings: dict[str, Any]) -> bool:

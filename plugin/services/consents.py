@@ -74,13 +74,24 @@ def consent_matches(shop_id: str, consent_id: str | None, quote_reference: str) 
     return consent is not None and consent.shop_id == shop_id and consent.quote_reference == quote_reference
 
 
-def consent_body(consent: Consent) -> dict[str, Any]:
-    """The consent as the API shows it."""
+def quote_coverages(reference: str, quote_secrets: Sequence[str]) -> list[str]:
+    """The coverages the consented quote bundled, from its signed reference (v1/v2 references: the parcel only;
+    one that no longer verifies, e.g. after its key was retired: none known)."""
+    try:
+        claims = quote_token.verify(reference, quote_secrets)
+    except quote_token.InvalidQuoteTokenError:
+        return []
+    return [name for name, covered in (("shipping", claims.covers_shipping), ("returns", claims.covers_returns)) if covered]
+
+
+def consent_body(consent: Consent, quote_secrets: Sequence[str]) -> dict[str, Any]:
+    """The consent as the API shows it, with the coverages of the quote the shopper was shown."""
     return {
         "id": consent.id,
         "object": "consent",
         "quote": consent.quote_reference,
         "price_shown": consent.price_shown_amount,
+        "coverages": quote_coverages(consent.quote_reference, quote_secrets),
         "currency": consent.currency,
         "text_shown": consent.text_shown,
         "terms_version": consent.terms_version,

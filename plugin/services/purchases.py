@@ -146,6 +146,15 @@ def _new_protection(
         destination_postal_code=destination.postal_code if destination else None,
         line_item_check="not_applicable",
     )
+    if claims is not None:  # what the bundle covers, from the signed reference (v1/v2: the parcel only)
+        protection.covers_shipping = claims.covers_shipping
+        protection.covers_returns = claims.covers_returns
+        protection.returns_premium_amount = claims.returns_premium
+        protection.returns_customer_price_amount = claims.returns_customer_price
+        protection.returns_merchant_contribution_amount = claims.returns_merchant_contribution
+        protection.rate_tier = claims.rate_tier
+        protection.returns_rate_tier = claims.returns_rate_tier
+        protection.shipping_carrier = claims.shipping_carrier
     db.session.add(protection)  # one per payment: the unique constraint is enforced at commit
     return protection
 

@@ -33,10 +33,13 @@ from plugin.domain.reports import (
     Bound,
     OffsetSegment,
     Outcomes,
+    RETURN_SHIPPING_CLAIM,
     Period,
     PeriodError,
+    ReturnsFigures,
     Tally,
     alerts,
+    coverage_tallies,
     date_of_day_number,
     median_of_window,
     median_window,
@@ -50,7 +53,6 @@ from plugin.services import report_rollup
 from plugin.services.report_sql import local_day, seconds_between
 from plugin.services.settings import effective_settings
 
-SHIPPING = "shipping"  # the one coverage today; return-shipping cover adds "returns"
 _PAID = ClaimStatus.PAID.value
 _RESHIPPED = ClaimStatus.RESHIPPED.value
 _DENIED = ClaimStatus.DENIED.value
@@ -123,7 +125,7 @@ def summary(shop: Shop, start: Bound | None, end: Bound | None, now: datetime) -
         currency=shop.currency,
         totals=totals,
         daily=daily,
-        coverages={SHIPPING: totals},  # every protection, policy and claim is shipping cover today
+        coverages=coverage_tallies(totals, _returns_figures(shop, period)),
         outcomes=outcomes,
         alerts=alerts(outcomes.policy_bind_success_rate, totals.protection_cost_share),
     )
@@ -277,6 +279,55 @@ def _live_figures(shop: Shop, period: _Span, segments: list[OffsetSegment]) -> I
         )
     ).one()
     yield 0, {"claims_decided": decided, "claims_denied": denied}
+
+
+def _returns_figures(shop: Shop, period: Period) -> ReturnsFigures:
+    """The return cover's part of the period, counted from the rows by the same times as the totals: the
+    protections that bought it (by `created_at`), the return_shipping claims (filed, settled)."""
+    currency = shop.currency
+    live = Protection.status != "voided"
+    alone = Protection.covers_shipping.is_(False)
+    row = db.session.execute(
+        select(
+            func.count(),
+            _when(alone),
+            _when(live),
+            _when(and_(live, alone)),
+            _when(live, Protection.returns_premium_amount),
+            _when(live, Protection.returns_customer_price_amount),
+            _when(live, Protection.returns_merchant_contribution_amount),
+        ).where(
+            Protection.shop_id == shop.id,
+            _within(Protection.created_at, period),
+            Protection.covers_returns.is_(True),
+            Protection.currency == currency,
+        )
+    ).one()
+    orders, alone_orders, protections, alone_protections, premium, collected, contribution = (
+        int(value or 0) for value in row
+    )
+    returns_claim = and_(Claim.shop_id == shop.id, Claim.type == RETURN_SHIPPING_CLAIM)
+    filed = db.session.execute(select(func.count()).where(returns_claim, _within(Claim.created_at, period))).scalar()
+    paid_out = case(
+        (Claim.status == _RESHIPPED, func.coalesce(Claim.reship_cost_amount, 0)),
+        else_=func.coalesce(Claim.approved_amount, 0),
+    )
+    paid, paid_amount = db.session.execute(
+        select(func.count(), func.sum(paid_out)).where(
+            returns_claim, _settled_within(period), Claim.currency == currency
+        )
+    ).one()
+    tally = Tally(
+        protected_orders=orders,
+        protections=protections,
+        premium=premium,
+        premium_collected=collected,
+        merchant_contribution=contribution,
+        claims_filed=int(filed or 0),
+        claims_paid=int(paid or 0),
+        claims_paid_amount=int(paid_amount or 0),
+    )
+    return ReturnsFigures(tally, returns_only_orders=alone_orders, returns_only_protections=alone_protections)
 
 
 def _outcomes(shop: Shop, period: Period, claims_settled: int, counted: dict[str, int]) -> Outcomes:

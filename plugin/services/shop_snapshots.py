@@ -11,9 +11,10 @@ from typing import Any
 
 from sqlalchemy import select
 
+from plugin.domain.coverages import CoveragePlan
 from plugin.domain.performance import PerformanceFigures
 from plugin.domain.pricing import PricingRules
-from plugin.domain.settings import pricing_rules
+from plugin.domain.settings import coverage_plan, pricing_rules
 from plugin.extensions import db
 from plugin.models import ApiKey, Shop
 from plugin.services.settings import effective_settings
@@ -30,6 +31,8 @@ class ShopSnapshot:
     rules: PricingRules
     # The shop's last-30-day figures, for price tiers (None: not measured yet, or not needed).
     performance: PerformanceFigures | None = None
+    # Each enabled coverage's premium rule (None: derived from `settings` when quoting).
+    plan: CoveragePlan | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +47,9 @@ class KeyGrant:
 def snapshot_of(shop: Shop) -> ShopSnapshot:
     """A detached, immutable view of a shop."""
     settings = effective_settings(shop)
-    return ShopSnapshot(shop.id, shop.name, shop.currency, settings, pricing_rules(settings))
+    return ShopSnapshot(
+        shop.id, shop.name, shop.currency, settings, pricing_rules(settings), plan=coverage_plan(settings)
+    )
 
 
 def load_grant(key_hash: str) -> KeyGrant | None:
