@@ -704,9 +704,7 @@ class QuoteSchema(Schema):
     eligible = fields.Boolean()
     reasons = fields.List(
         fields.String(
-            metadata={
-                "enum": ["destination_excluded", "no_eligible_items", "value_above_limit", "coverage_disabled"]
-            }
+            metadata={"enum": ["destination_excluded", "no_eligible_items", "value_above_limit", "coverage_disabled"]}
         )
     )
     currency = fields.String()

@@ -151,6 +151,36 @@ class History:
         db.session.commit()
 
 
+def coverage_history(app: Flask, shop_id: str) -> None:
+    """In the hand-computed period: one shipping-only, one bundled and one returns-only protection, a lost parcel
+    paid and a return label paid."""
+    with app.app_context():
+        history = History(shop_id)
+        history.protection(history.payment("2026-03-01 10:00", 51000, protected=True), "2026-03-01 10:00", 1000, 1000)
+        bundle = history.protection(
+            history.payment("2026-03-01 11:00", 51500, protected=True), "2026-03-01 11:00", 1500, 1250
+        )
+        bundle.covers_returns, bundle.returns_premium_amount = True, 500
+        bundle.returns_customer_price_amount, bundle.returns_merchant_contribution_amount = 250, 250
+        alone = history.protection(
+            history.payment("2026-03-02 09:00", 50400, protected=True), "2026-03-02 09:00", 400, 400
+        )
+        alone.covers_shipping, alone.covers_returns = False, True
+        alone.returns_premium_amount, alone.returns_customer_price_amount = 400, 400
+        voided = history.protection(
+            history.payment("2026-03-02 10:00", 50400, protected=True), "2026-03-02 10:00", 400, 400, status="voided"
+        )
+        voided.covers_shipping, voided.covers_returns = False, True
+        voided.returns_premium_amount, voided.returns_customer_price_amount = 400, 400
+        history.claim("2026-03-02 12:00", "paid", paid_at="2026-03-03 08:00", approved_amount=3000)
+        history.claim(
+            "2026-03-02 13:00", "paid", paid_at="2026-03-03 09:00", approved_amount=600, type="return_shipping"
+        )
+        history.claim("2026-03-02 14:00", "submitted", type="return_shipping")
+        history.save()
+
+
+
 # The hand-computed period: 1, 2 and 3 March 2026 in the shop's zone (UTC here).
 PERIOD = {"from": "2026-03-01", "to": "2026-03-04"}
 

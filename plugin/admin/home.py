@@ -349,11 +349,11 @@ def _charts(report: reports.Report) -> list[Markup]:
     ]
 
 
-@bp.get("/")
 def _returns_enabled(shop: Shop) -> bool:
     return bool(effective_settings(shop)["coverage"]["returns"]["enabled"])
 
 
+@bp.get("/")
 def dashboard() -> ResponseReturnValue:
     """What protection earns the shop over a period, and what waits for a person."""
     shop = current_shop()

@@ -20,9 +20,9 @@ from plugin.errors import ValidationFailedError
 from plugin.schemas import (
     CARRIER_PATTERN,
     MAX_AMOUNT,
-    MAX_CART_LINES,
     MAX_CARRIER_BYTES,
     MAX_CARRIER_LENGTH,
+    MAX_CART_LINES,
     MAX_QUANTITY,
     POSTAL_CODE_PATTERN,
     QuoteRequestSchema,
@@ -49,9 +49,9 @@ class _Item(msgspec.Struct, frozen=True):
 
 
 class _ShippingMethod(msgspec.Struct):
-    carrier: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_CARRIER_LENGTH, pattern=CARRIER_PATTERN)] | None = (
-        None
-    )
+    carrier: (
+        Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_CARRIER_LENGTH, pattern=CARRIER_PATTERN)] | None
+    ) = None
 
 
 class _QuoteRequest(msgspec.Struct):

@@ -185,8 +185,16 @@ def coverage_tallies(totals: Tally, returns: ReturnsFigures) -> dict[str, Tally]
 
 
 def _returns_fields(part: Tally) -> dict[str, int]:
-    names = ("protected_orders", "protections", "premium", "premium_collected", "merchant_contribution")
-    names += ("claims_filed", "claims_paid", "claims_paid_amount")
+    names = (
+        "protected_orders",
+        "protections",
+        "premium",
+        "premium_collected",
+        "merchant_contribution",
+        "claims_filed",
+        "claims_paid",
+        "claims_paid_amount",
+    )
     return {name: getattr(part, name) for name in names}
 
 

@@ -81,7 +81,9 @@ def quote_coverages(reference: str, quote_secrets: Sequence[str]) -> list[str]:
         claims = quote_token.verify(reference, quote_secrets)
     except quote_token.InvalidQuoteTokenError:
         return []
-    return [name for name, covered in (("shipping", claims.covers_shipping), ("returns", claims.covers_returns)) if covered]
+    return [
+        name for name, covered in (("shipping", claims.covers_shipping), ("returns", claims.covers_returns)) if covered
+    ]
 
 
 def consent_body(consent: Consent, quote_secrets: Sequence[str]) -> dict[str, Any]:

@@ -29,11 +29,11 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, uni
 from plugin.domain.claims import OPEN_STATUSES, ClaimStatus
 from plugin.domain.jobs import JobStatus
 from plugin.domain.reports import (
+    RETURN_SHIPPING_CLAIM,
     Alert,
     Bound,
     OffsetSegment,
     Outcomes,
-    RETURN_SHIPPING_CLAIM,
     Period,
     PeriodError,
     ReturnsFigures,

@@ -12,7 +12,7 @@ from plugin.domain.ids import new_id
 from plugin.extensions import db
 from plugin.models import Protection
 from tests.conftest import TEST_SECRET_KEY, bearer
-from tests.report_helpers import PERIOD, History
+from tests.report_helpers import PERIOD, History, coverage_history
 from tests.stripe_helpers import configure_stripe, deliver, payment_intent_event, protected_metadata, protections
 
 CART = {
@@ -150,7 +150,9 @@ def test_a_tier_replaces_the_rate_of_the_quote(app, client, shop):
     from plugin.services.shop_snapshots import snapshot_of
 
     patch_settings(
-        client, shop, {"pricing": {"performance_tiers": [{"metric": "on_time_rate", "at_least": "0.9", "rate": "0.01"}]}}
+        client,
+        shop,
+        {"pricing": {"performance_tiers": [{"metric": "on_time_rate", "at_least": "0.9", "rate": "0.01"}]}},
     )
     from decimal import Decimal
 
@@ -204,10 +206,17 @@ def test_a_bundled_payment_records_each_part_and_the_consent_shows_it(app, clien
     assert wrong.status_code == 422 and "price_shown" in wrong.get_json()["error"]["fields"]
 
     metadata = protected_metadata(body, "2001", sp_consent=consent.get_json()["id"])
-    assert deliver(client, shop.shop.id, payment_intent_event(metadata, pi_id="pi_bundle", amount=51250)).status_code == 200
+    assert (
+        deliver(client, shop.shop.id, payment_intent_event(metadata, pi_id="pi_bundle", amount=51250)).status_code
+        == 200
+    )
     [protection] = protections(client, shop, order_id="2001")
     assert protection["status"] == "active", protection["review_reason"]
-    assert (protection["premium"], protection["customer_price"], protection["merchant_contribution"]) == (1500, 1250, 250)
+    assert (protection["premium"], protection["customer_price"], protection["merchant_contribution"]) == (
+        1500,
+        1250,
+        250,
+    )
     assert protection["coverages"] == [
         {"type": "shipping", "premium": 1000, "customer_price": 1000, "merchant_contribution": 0, "rate_tier": None},
         {"type": "returns", "premium": 500, "customer_price": 250, "merchant_contribution": 250, "rate_tier": None},
@@ -232,31 +241,8 @@ def test_an_old_v2_quote_records_a_shipping_only_protection(client, shop):
     assert protection["shipping_carrier"] is None
 
 
-def _bundle_history(app, shop_id: str) -> None:
-    """In the hand-computed period: one shipping-only, one bundled and one returns-only protection, a lost parcel
-    paid and a return label paid."""
-    with app.app_context():
-        history = History(shop_id)
-        history.protection(history.payment("2026-03-01 10:00", 51000, protected=True), "2026-03-01 10:00", 1000, 1000)
-        bundle = history.protection(history.payment("2026-03-01 11:00", 51500, protected=True), "2026-03-01 11:00", 1500, 1250)
-        bundle.covers_returns, bundle.returns_premium_amount = True, 500
-        bundle.returns_customer_price_amount, bundle.returns_merchant_contribution_amount = 250, 250
-        alone = history.protection(history.payment("2026-03-02 09:00", 50400, protected=True), "2026-03-02 09:00", 400, 400)
-        alone.covers_shipping, alone.covers_returns = False, True
-        alone.returns_premium_amount, alone.returns_customer_price_amount = 400, 400
-        voided = history.protection(history.payment("2026-03-02 10:00", 50400, protected=True), "2026-03-02 10:00", 400, 400, status="voided")
-        voided.covers_shipping, voided.covers_returns = False, True
-        voided.returns_premium_amount, voided.returns_customer_price_amount = 400, 400
-        history.claim("2026-03-02 12:00", "paid", paid_at="2026-03-03 08:00", approved_amount=3000)
-        history.claim(
-            "2026-03-02 13:00", "paid", paid_at="2026-03-03 09:00", approved_amount=600, type="return_shipping"
-        )
-        history.claim("2026-03-02 14:00", "submitted", type="return_shipping")
-        history.save()
-
-
 def test_the_summary_counts_each_coverage(app, client, shop):
-    _bundle_history(app, shop.shop.id)
+    coverage_history(app, shop.shop.id)
     response = client.get("/api/v1/reports/summary", query_string=PERIOD, headers=bearer(shop.keys.secret_key))
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
@@ -274,7 +260,7 @@ def test_the_summary_counts_each_coverage(app, client, shop):
 
 def test_another_shops_returns_are_not_counted(app, client, shop, new_shop):
     other = new_shop("Other Jade", "USD")
-    _bundle_history(app, other.shop.id)
+    coverage_history(app, other.shop.id)
     with app.app_context():
         db.session.add(
             Protection(

@@ -37,7 +37,9 @@ def test_round_trip():
 
 def test_worst_case_reference_fits_in_stripe_metadata():
     big = 10**18
-    token = quote_token.sign(_claims(declared_value=big, premium=2 * big, customer_price=big, merchant_contribution=big), KEY)
+    token = quote_token.sign(
+        _claims(declared_value=big, premium=2 * big, customer_price=big, merchant_contribution=big), KEY
+    )
     assert len(token) <= 500
 
 
