@@ -33,6 +33,14 @@ valid_items = st.fixed_dictionaries(
         "name": st.text(max_size=5),
     },
 )
+# Carriers at and around each limit: 100 characters, 100 bytes of UTF-8, printable.
+carriers = st.one_of(
+    st.text(max_size=12),
+    st.sampled_from(
+        ["UPS", "顺丰速运", "x" * 100, "x" * 101, "顺" * 33, "顺" * 34, "\U0001f69a" * 25, "UPS\n", "\x7f"]
+    ),
+)
+
 requests = st.fixed_dictionaries(
     {
         "currency": st.one_of(json_scalars, st.sampled_from(["USD", "JPY"])),
@@ -44,7 +52,13 @@ requests = st.fixed_dictionaries(
         ),
         "items": st.one_of(json_scalars, st.lists(st.one_of(items, valid_items), max_size=4)),
     },
-    optional={"shipping_amount": json_scalars, "locale": json_scalars},
+    optional={
+        "shipping_amount": json_scalars,
+        "locale": json_scalars,
+        "shipping_method": st.one_of(
+            json_scalars, st.fixed_dictionaries({}, optional={"carrier": st.one_of(json_scalars, carriers)})
+        ),
+    },
 )
 
 
@@ -52,7 +66,7 @@ def plain(request):
     """A decoded request as plain values, whatever classes carry its lines."""
     cart = request.cart
     lines = [(line.sku, line.unit_price, line.quantity, line.category, line.name) for line in cart.items]
-    return (cart.currency, cart.destination, lines, cart.shipping_amount, request.locale)
+    return (cart.currency, cart.destination, lines, cart.shipping_amount, request.locale, request.shipping_carrier)
 
 
 def outcome(decode, raw: bytes):
@@ -77,6 +91,7 @@ valid_requests = st.fixed_dictionaries(
     optional={
         "shipping_amount": st.integers(min_value=-1, max_value=10**11 + 1),
         "locale": st.sampled_from(["zh-CN", None]),
+        "shipping_method": st.one_of(st.none(), st.fixed_dictionaries({"carrier": carriers})),
     },
 )
 
@@ -94,6 +109,7 @@ def test_fast_and_canonical_decoders_agree(body):
     [
         b'{"currency":"USD","destination":{"country":"US"},"items":[{"sku":"A","unit_price":1,"quantity":1}]}',
         b'{"currency":"USD","destination":{"country":"US","region":"US-CA"},"items":[]}',
+        '{"currency":"USD","destination":{"country":"US"},"items":[],"shipping_method":{"carrier":"顺丰"}}'.encode(),
     ],
 )
 def test_the_fast_path_takes_well_formed_carts(raw):
