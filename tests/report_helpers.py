@@ -180,7 +180,6 @@ def coverage_history(app: Flask, shop_id: str) -> None:
         history.save()
 
 
-
 # The hand-computed period: 1, 2 and 3 March 2026 in the shop's zone (UTC here).
 PERIOD = {"from": "2026-03-01", "to": "2026-03-04"}
 

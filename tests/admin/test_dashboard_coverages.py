@@ -39,9 +39,7 @@ def test_both_coverages_figures_when_returns_were_bought(app, owner_client, shop
 
 def test_in_chinese(app, owner_client, shop):
     coverage_history(app, shop.shop.id)
-    text = owner_client.get("/admin/", query_string=CUSTOM, headers={"Accept-Language": "zh-CN"}).get_data(
-        as_text=True
-    )
+    text = owner_client.get("/admin/", query_string=CUSTOM, headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
     assert zh("Return shipping cover") in text
 
 
