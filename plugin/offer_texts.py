@@ -78,9 +78,20 @@ WIDGET = {
 }
 
 
-def _with_placeholder(translated: str, message: str) -> str:
-    """The text with the widget's placeholder where the catalogue has %(price)s."""
-    return translated % {"price": PRICE_PLACEHOLDER} if "%(price)s" in message else translated
+# The same announcements for a bundle or the return cover alone, naming the offer by its title.
+WIDGET_TITLED = {
+    "terms": N_("Terms"),
+    "price": N_("%(title)s: %(price)s"),
+    "added": N_("%(title)s added for %(price)s"),
+    "removed": N_("%(title)s removed"),
+    "changed": N_("The price of %(title)s changed to %(price)s; select it again to add it."),
+}
+
+
+def _with_placeholder(translated: str, message: str, title: str = "") -> str:
+    """The text with the widget's placeholder where the catalogue has %(price)s, and the offer's title."""
+    values = {"price": PRICE_PLACEHOLDER, "title": title}
+    return translated % values if "%(" in message else translated
 
 
 def offer_kind(settings: Mapping[str, Any]) -> OfferKind:
@@ -97,12 +108,13 @@ def offer_kind(settings: Mapping[str, Any]) -> OfferKind:
 
 def _build(language: str, kind: OfferKind) -> OfferTexts:
     words = catalogue(language)
-    widget = {key: _with_placeholder(words.gettext(message), message) for key, message in WIDGET.items()}
-    title, description = TEXTS[kind]
+    title, description = (words.gettext(message) for message in TEXTS[kind])
+    messages = WIDGET if kind is OfferKind.SHIPPING else WIDGET_TITLED
+    widget = {key: _with_placeholder(words.gettext(message), message, title) for key, message in messages.items()}
     return OfferTexts(
         language=language,
-        title=words.gettext(title),
-        description=words.gettext(description),
+        title=title,
+        description=description,
         widget=MappingProxyType(widget),
     )
 

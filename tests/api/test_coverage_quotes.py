@@ -95,6 +95,11 @@ def test_the_offer_title_says_what_is_covered(client, shop, patch, en, zh):
     assert (english["offer"]["title"], english["offer"]["texts"]["title"]) == (en, en)
     assert (chinese["offer"]["title"], chinese["offer"]["language"]) == (zh, "zh")
     assert english["offer"]["description"] != chinese["offer"]["description"]
+    # The widget's announcements name what was added (the parcel-only words are the ones it always had).
+    assert english["offer"]["texts"]["added"] == (
+        "Shipping protection added for {price}" if not patch else f"{en} added for {{price}}"
+    )
+    assert zh in chinese["offer"]["texts"]["added"] and "{price}" in chinese["offer"]["texts"]["price"]
 
 
 def test_the_merchants_own_title_still_wins(client, shop):
