@@ -58,3 +58,19 @@ def test_no_coverage_groups_while_returns_never_were_on(app, client, owner_clien
     shown = coverage_cards(owner_client.get("/admin/", query_string=CUSTOM).get_data(as_text=True))
     assert shown[("returns", "protected_orders")] == "0"
     assert shown[("shipping", "protected_orders")] == "3"
+
+
+def test_the_protection_page_shows_what_was_bought(app, client, owner_client, shop):
+    from tests.api.test_coverage_quotes import CART, RETURNS_ON, patch_settings, quote
+    from tests.stripe_helpers import configure_stripe, deliver, payment_intent_event, protected_metadata, protections
+
+    configure_stripe(client, shop)
+    patch_settings(client, shop, RETURNS_ON)
+    body = quote(client, shop, {**CART, "shipping_method": {"carrier": "SF Express"}})
+    event = payment_intent_event(protected_metadata(body, "3001"), pi_id="pi_page", amount=51250)
+    assert deliver(client, shop.shop.id, event).status_code == 200
+    [protection] = protections(client, shop, order_id="3001")
+    text = owner_client.get(f"/admin/protections/{protection['id']}").get_data(as_text=True)
+    facts = text.split('id="coverages">', 1)[1].split("</dd>", 1)[0]
+    assert "Shipping cover" in facts and "Return shipping cover" in facts and "$2.50" in facts
+    assert "SF Express" in text

@@ -4,13 +4,20 @@ protection and the consent show them, and the summary counts each coverage."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 
 from plugin.domain import quote_token
 from plugin.domain.ids import new_id
+from plugin.domain.performance import PerformanceFigures
+from plugin.domain.pricing import Cart, CartItem, Destination
 from plugin.extensions import db
-from plugin.models import Protection
+from plugin.models import Protection, Shop
+from plugin.offer_texts import offer_texts
+from plugin.services import quotes
+from plugin.services.shop_snapshots import snapshot_of
 from tests.conftest import TEST_SECRET_KEY, bearer
 from tests.report_helpers import PERIOD, History, coverage_history
 from tests.stripe_helpers import configure_stripe, deliver, payment_intent_event, protected_metadata, protections
@@ -150,21 +157,8 @@ def test_a_bad_carrier_is_a_field_error(client, shop, carrier):
 
 
 def test_a_tier_replaces_the_rate_of_the_quote(app, client, shop):
-    from plugin.domain.performance import PerformanceFigures
-    from plugin.services import quotes
-    from plugin.services.shop_snapshots import snapshot_of
-
-    patch_settings(
-        client,
-        shop,
-        {"pricing": {"performance_tiers": [{"metric": "on_time_rate", "at_least": "0.9", "rate": "0.01"}]}},
-    )
-    from decimal import Decimal
-
-    from plugin.domain.pricing import Cart, CartItem, Destination
-    from plugin.models import Shop
-    from plugin.offer_texts import offer_texts
-
+    tiers = [{"metric": "on_time_rate", "at_least": "0.9", "rate": "0.01"}]
+    patch_settings(client, shop, {"pricing": {"performance_tiers": tiers}})
     with app.test_request_context():
         snapshot = snapshot_of(db.session.get(Shop, shop.shop.id))
         figures = PerformanceFigures(100, Decimal("0.95"), None, None)
@@ -172,11 +166,12 @@ def test_a_tier_replaces_the_rate_of_the_quote(app, client, shop):
             replace(snapshot, performance=figures),
             Cart("USD", Destination("US"), (CartItem("JB-1", 50000, 1, "jewelry"),)),
             signing_key=TEST_SECRET_KEY,
-            now=__import__("datetime").datetime.now(__import__("datetime").UTC),
+            now=datetime.now(UTC),
             texts=offer_texts("en"),
             default_terms_url="https://example.com/terms",
         )
     assert (issued.price.premium, issued.price.rate_tier) == (500, 0)
+    assert issued.price.coverages[0].rate == Decimal("0.01")
     assert quote_token.verify(issued.id, [TEST_SECRET_KEY]).rate_tier == 0
 
 
