@@ -20,7 +20,8 @@ ON_TIME_TIERS: list[dict[str, Any]] = [
 ]
 
 
-def deliveries(shop_id: str, now: datetime, count: int, *, late: bool = False, days_ago: float = 1.0, cancelled: bool = False
+def deliveries(
+    shop_id: str, now: datetime, count: int, *, late: bool = False, days_ago: float = 1.0, cancelled: bool = False
 ) -> None:
     """`count` parcels delivered `days_ago` before `now`: in 2 days (on time) or in 11 (late past the default
     claims.delayed_after_days of 10)."""

@@ -56,9 +56,7 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_performance_tier_changes")),
     )
     with op.batch_alter_table("performance_tier_changes", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_performance_tier_changes_shop_id_changed_at", ["shop_id", "changed_at"], unique=False
-        )
+        batch_op.create_index("ix_performance_tier_changes_shop_id_changed_at", ["shop_id", "changed_at"], unique=False)
 
 
 def downgrade():

@@ -251,7 +251,9 @@ class PerformanceSchema(Schema):
     )
 
 
-def performance_body(shop_settings: dict[str, Any], figures: PerformanceFigures, row: ShopPerformance | None) -> dict[str, Any]:
+def performance_body(
+    shop_settings: dict[str, Any], figures: PerformanceFigures, row: ShopPerformance | None
+) -> dict[str, Any]:
     """The shop's figures as the API answers them."""
     tiers = performance.standings(shop_settings, figures)
     return {

@@ -1,7 +1,7 @@
 """A shop's last-30-day figures (on-time rate, loss ratio, return rate), the price tier each coverage earns by
 them, and the worker's periodic refresh that stores both, so that quotes read a row instead of measuring.
 
-Each figure reads one indexed range of one table, filtered by the shop, over [now − 30 days, now):
+Each figure reads one indexed range of one table, filtered by the shop, over [now - 30 days, now):
 - delivered: shipments not cancelled with `delivered_at` in the window (shipments(shop_id, delivered_at));
 - on_time_rate: of those, the ones delivered within `claims.delayed_after_days` of `shipped_at`, ÷ delivered;
 - loss_ratio: claims_paid_amount ÷ premium_collected, as the report counts them (services/reports.py);
@@ -55,7 +55,7 @@ class TierStanding:
 
 
 def measure(shop: Shop, now: datetime) -> PerformanceFigures:
-    """The shop's figures over [now − 30 days, now), measured now from the rows."""
+    """The shop's figures over [now - 30 days, now), measured now from the rows."""
     start = now - WINDOW
     days = int(effective_settings(shop)["claims"]["delayed_after_days"])
     on_time = seconds_between(Shipment.delivered_at, Shipment.shipped_at) <= days * 86400
@@ -132,7 +132,12 @@ def refresh_shop(shop: Shop, now: datetime) -> ShopPerformance:
             setattr(row, f"{coverage}_tier_changed_at", now)
             db.session.add(
                 PerformanceTierChange(
-                    shop_id=shop.id, coverage=coverage, from_tier=before, to_tier=after, changed_at=now, **_text(figures)
+                    shop_id=shop.id,
+                    coverage=coverage,
+                    from_tier=before,
+                    to_tier=after,
+                    changed_at=now,
+                    **_text(figures),
                 )
             )
     row.computed_at = now
@@ -169,4 +174,3 @@ def _text(figures: PerformanceFigures) -> dict[str, Any]:
 
 def _decimal(text: str | None) -> Decimal | None:
     return Decimal(text) if text is not None else None
-

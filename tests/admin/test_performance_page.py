@@ -67,7 +67,9 @@ def test_the_tier_in_force_is_highlighted_and_changes_are_listed(
     assert in_force(page, "returns") == ["0"]
     assert "Rate in force: 1.2 % (row 2)." in page
     assert "On-time deliveries at least 98 %" in page and "On-time deliveries below 98 %" in page
-    assert re.search(r'data-figure="on_time_rate">\s*<div class="label">On time</div>\s*<div class="value">96.08 %', page)
+    assert re.search(
+        r'data-figure="on_time_rate">\s*<div class="label">On time</div>\s*<div class="value">96.08 %', page
+    )
     history = page.split('id="history"', 1)[1]
     assert history.count("<tr data-change=") == 2
     assert "your own rate</td><td>row 2</td>" in history
