@@ -10,6 +10,7 @@ Each figure reads one indexed range of one table, filtered by the shop, over [no
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import and_, case, func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from plugin.domain.performance import (
     WINDOW_DAYS,
@@ -31,6 +33,8 @@ from plugin.models import PerformanceTierChange, Return, Shipment, Shop, ShopPer
 from plugin.services.report_sql import seconds_between
 from plugin.services.reports import loss_amounts
 from plugin.services.settings import effective_settings
+
+log = logging.getLogger(__name__)
 
 WINDOW = timedelta(days=WINDOW_DAYS)
 REFRESH_TASK = "performance_refresh"  # the scheduled_tasks row that lets one worker refresh per interval
@@ -148,7 +152,8 @@ def refresh_shop(shop: Shop, now: datetime) -> ShopPerformance:
 
 
 def refresh_all(now: datetime, batch: int = 200) -> int:
-    """Refresh every shop, a batch of ids at a time, each shop in its own transaction; how many were refreshed."""
+    """Refresh every shop, a batch of ids at a time, each shop in its own transaction; how many were refreshed
+    (a shop whose refresh fails is logged and left for the next run)."""
     count, after = 0, ""
     while True:
         ids = db.session.scalars(select(Shop.id).where(Shop.id > after).order_by(Shop.id).limit(batch)).all()
@@ -156,9 +161,14 @@ def refresh_all(now: datetime, batch: int = 200) -> int:
             return count
         for shop_id in ids:
             shop = db.session.get(Shop, shop_id)
-            if shop is not None:
+            if shop is None:
+                continue
+            try:
                 refresh_shop(shop, now)
                 count += 1
+            except SQLAlchemyError:  # one shop's failure (a refresh racing this one) must not stop the others
+                log.exception("performance refresh failed", extra={"shop": shop_id})
+                db.session.rollback()
         after = ids[-1]
         db.session.expunge_all()
 

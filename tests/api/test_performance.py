@@ -3,6 +3,7 @@ GET /api/v1/reports/performance."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from decimal import Decimal
 
@@ -233,3 +234,20 @@ def test_the_api_answers_the_figures_measured_now(app, client, shop):
 def test_the_api_needs_the_secret_key(client, shop):
     assert client.get(PERFORMANCE).status_code == 401
     assert client.get(PERFORMANCE, headers=bearer(shop.keys.publishable_key)).status_code == 403
+
+
+def test_the_command_refreshes_every_shop_or_one(app, client, shop, new_shop) -> None:
+    other = new_shop("Other")
+    set_tiers(client, shop, ON_TIME_TIERS)
+    with app.app_context():
+        deliveries(shop.shop.id, utcnow(), 50)
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["performance", "refresh"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == {"shops": 2}
+    with app.app_context():
+        assert db.session.get(ShopPerformance, shop.shop.id).shipping_tier == 0
+        assert db.session.get(ShopPerformance, other.shop.id).shipping_tier is None
+    result = runner.invoke(args=["performance", "refresh", "--shop", other.shop.id])
+    assert (result.exit_code, json.loads(result.output)) == (0, {"shops": 1})
+    assert runner.invoke(args=["performance", "refresh", "--shop", "shop_nope"]).exit_code != 0
