@@ -283,6 +283,27 @@ def compact_reports_command() -> None:
     click.echo(json.dumps({"rows": written}))
 
 
+performance_cli = AppGroup("performance", help="The shops' last-30-day figures and their price tiers.")
+
+
+@performance_cli.command("refresh")
+@click.option("--shop", "shop_id", default=None, help="Only this shop (shop_…); default: every shop.")
+def refresh_performance_command(shop_id: str | None) -> None:
+    """Measure the shops' last 30 days now, store the figures and the tier each coverage earns, and record tier
+    changes (the worker does it every 15 minutes by itself); print how many shops were refreshed."""
+    from plugin.services import performance
+
+    now = utcnow()
+    if shop_id is None:
+        click.echo(json.dumps({"shops": performance.refresh_all(now)}))
+        return
+    shop = get_shop(shop_id)
+    if shop is None:
+        raise click.BadParameter(f"no shop {shop_id!r}", param_hint="--shop")
+    performance.refresh_shop(shop, now)
+    click.echo(json.dumps({"shops": 1}))
+
+
 users_cli = AppGroup("users", help="Create the people who sign in to the admin, and set their passwords.")
 
 
@@ -333,4 +354,5 @@ def register(app: Flask) -> None:
     app.cli.add_command(policies_cli)
     app.cli.add_command(claims_cli)
     app.cli.add_command(reports_cli)
+    app.cli.add_command(performance_cli)
     app.cli.add_command(demo_command)

@@ -12,6 +12,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    Integer,
     LargeBinary,
     String,
     Text,
@@ -241,6 +242,7 @@ class Shipment(Model):
         Index("ix_shipments_shop_id_created_at", "shop_id", "created_at"),
         Index("ix_shipments_shop_id_carrier_created_at", "shop_id", "carrier", "created_at"),
         Index("ix_shipments_shop_id_tracking_number", "shop_id", "tracking_number"),
+        Index("ix_shipments_shop_id_delivered_at", "shop_id", "delivered_at"),  # the performance figures' range
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -709,3 +711,41 @@ class BlockedShopper(Model):
     reason: Mapped[str] = mapped_column(String(20))  # "swapped" | "empty"
     return_id: Mapped[str | None] = mapped_column(ForeignKey("returns.id", ondelete="SET NULL"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ShopPerformance(Model):
+    """A shop's last-30-day figures as the worker last measured them, and the price tier each coverage earns: quotes
+    read this row (through the shop's snapshot) rather than measure anything."""
+
+    __tablename__ = "shop_performance"
+
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    delivered: Mapped[int] = mapped_column(Integer)
+    # Ratios as decimal strings ("0.9800"); None when the denominator was zero.
+    on_time_rate: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    loss_ratio: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    return_rate: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    # The index of the performance tier in force for each coverage (None: none), and since when.
+    shipping_tier: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    returns_tier: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    shipping_tier_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    returns_tier_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class PerformanceTierChange(Model):
+    """A coverage's performance tier changed: from which to which, on what figures, when."""
+
+    __tablename__ = "performance_tier_changes"
+    __table_args__ = (Index("ix_performance_tier_changes_shop_id_changed_at", "shop_id", "changed_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(db.Integer, "sqlite"), primary_key=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    coverage: Mapped[str] = mapped_column(String(20))  # "shipping" | "returns"
+    from_tier: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    to_tier: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    delivered: Mapped[int] = mapped_column(Integer)
+    on_time_rate: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    loss_ratio: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    return_rate: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -125,6 +125,7 @@ class Worker:
             return False
         self._next_schedule_check = now + min(self.scan_interval, timedelta(seconds=60))
         self._compact_reports(now)
+        self._refresh_performance(now)
         from plugin.services.tracking_scan import TRACKING_SCAN, claim_periodic_run, scan_tracking
 
         with self.app.app_context():
@@ -155,6 +156,22 @@ class Worker:
                     db.session.commit()
             except Exception:  # the next turn compacts again
                 log.exception("report compaction failed; continuing")
+                db.session.rollback()
+            finally:
+                db.session.remove()
+
+    def _refresh_performance(self, now: datetime) -> None:
+        """Measure every shop's last 30 days and store its price tiers, every performance.REFRESH_INTERVAL, by one
+        worker (quotes read the stored tiers)."""
+        from plugin.services import performance
+        from plugin.services.tracking_scan import claim_periodic_run
+
+        with self.app.app_context():
+            try:
+                if claim_periodic_run(performance.REFRESH_TASK, now, performance.REFRESH_INTERVAL):
+                    performance.refresh_all(now)
+            except Exception:  # the next interval refreshes again; the stored tiers stay meanwhile
+                log.exception("performance refresh failed; continuing")
                 db.session.rollback()
             finally:
                 db.session.remove()

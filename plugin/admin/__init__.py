@@ -18,6 +18,7 @@ from plugin.admin.listing import BadFilter
 # The navigation, in order: (endpoint, label, owners only). A page module not yet present is left out.
 NAV = [
     ("admin.dashboard", lazy_gettext("Dashboard"), False),
+    ("admin.performance", lazy_gettext("Performance"), False),
     ("admin.protections", lazy_gettext("Protections"), False),
     ("admin.shipments", lazy_gettext("Shipments"), False),
     ("admin.claims", lazy_gettext("Claims"), False),
@@ -44,6 +45,7 @@ def _views() -> None:
         home,
         jobs_pages,
         keys,
+        performance_pages,
         protections_pages,
         settings_pages,
         shipments_pages,

@@ -86,6 +86,7 @@ class Rows:
     most: int = 10
     spare: int = 3  # empty rows offered for additions
     as_map: bool = False  # {"<first column>": "<second column>"} instead of a list of objects
+    omit_empty: bool = False  # an empty cell leaves its key out of the row's object (rather than null)
 
     def name(self, row: int, column: str) -> str:
         """An input's name: `pricing.bands.0.price`."""
@@ -129,6 +130,35 @@ PROVIDER_CHOICES = tuple(PROVIDER_NAMES.items())
 _ADDRESS_HELP = lazy_gettext(
     "Leave empty to use the insurer's own address. Change it only when the insurer tells you to."
 )
+
+METRIC_CHOICES: tuple[tuple[str, Label], ...] = (
+    ("", lazy_gettext("(no tier)")),
+    ("on_time_rate", lazy_gettext("On-time deliveries (%)")),
+    ("loss_ratio", lazy_gettext("Claims paid ÷ premiums (%)")),
+    ("return_rate", lazy_gettext("Returns ÷ deliveries (%)")),
+)
+
+
+def tier_rows(path: str) -> Rows:
+    """A coverage's performance tiers: each replaces the rate while the shop's last-30-day figure is in bounds."""
+    return Rows(
+        path,
+        lazy_gettext("Rates by your record"),
+        (
+            Column("metric", Kind.CHOICE, lazy_gettext("When"), choices=METRIC_CHOICES),
+            Column("at_least", Kind.PERCENT, lazy_gettext("is at least (%)")),
+            Column("below", Kind.PERCENT, lazy_gettext("and below (%)")),
+            Column("rate", Kind.PERCENT, lazy_gettext("use the rate (%)")),
+        ),
+        lazy_gettext(
+            "The first row whose bounds hold your figure of the last 30 days replaces the rate above; empty bound: "
+            "no bound. Rows apply only once 50 parcels were delivered in those 30 days. The Performance page shows "
+            "your figures."
+        ),
+        most=20,
+        omit_empty=True,
+    )
+
 
 PRICING = Page(
     "pricing",
@@ -177,6 +207,7 @@ PRICING = Page(
                     lazy_gettext("Round the price up to a multiple of"),
                     lazy_gettext("For example 0.05 turns 1.23 into 1.25. Empty: the smallest coin."),
                 ),
+                tier_rows("pricing.performance_tiers"),
                 Rows(
                     "pricing.category_rates",
                     lazy_gettext("Other rates for some product categories"),
@@ -284,6 +315,20 @@ ELIGIBILITY = Page(
             ),
         ),
         Section(
+            lazy_gettext("Carriers"),
+            (
+                Field(
+                    "eligibility.excluded_carriers",
+                    Kind.LINES,
+                    lazy_gettext("Carriers the insurer does not take"),
+                    lazy_gettext(
+                        "One per line, as your store names them (upper or lower case alike). Their parcels are still "
+                        "protected, but you cover them yourself."
+                    ),
+                ),
+            ),
+        ),
+        Section(
             lazy_gettext("Order value"),
             (
                 Field(
@@ -351,6 +396,130 @@ OFFER = Page(
         ),
     ),
     preview=True,
+)
+
+_RETURNS = "coverage.returns."
+COVERAGE = Page(
+    "coverage",
+    lazy_gettext("Coverages"),
+    lazy_gettext("What shoppers may protect: the parcel on its way, and the cost of sending a return back."),
+    (
+        Section(
+            lazy_gettext("Shipping protection"),
+            (
+                Field(
+                    "coverage.shipping.enabled",
+                    Kind.BOOL,
+                    lazy_gettext("Offer shipping protection"),
+                    lazy_gettext("Lost, stolen, damaged and late parcels, priced on the “Price and who pays” page."),
+                ),
+            ),
+        ),
+        Section(
+            lazy_gettext("Return shipping cover"),
+            (
+                Field(
+                    _RETURNS + "enabled",
+                    Kind.BOOL,
+                    lazy_gettext("Offer return shipping cover"),
+                    lazy_gettext("Pays back the shopper's return label. You carry this cover yourself."),
+                ),
+                Field(
+                    _RETURNS + "pricing.mode",
+                    Kind.CHOICE,
+                    lazy_gettext("Price by"),
+                    choices=(
+                        ("percent", lazy_gettext("Percentage of the order value")),
+                        ("bands", lazy_gettext("Fixed price bands")),
+                    ),
+                ),
+                Field(
+                    _RETURNS + "pricing.rate",
+                    Kind.PERCENT,
+                    lazy_gettext("Rate"),
+                    lazy_gettext("The share of the order's value, for example 1 for 1 %."),
+                ),
+                tier_rows(_RETURNS + "pricing.performance_tiers"),
+                Field(
+                    _RETURNS + "pricing.minimum",
+                    Kind.MONEY,
+                    lazy_gettext("Lowest price"),
+                    lazy_gettext("No order pays less than this. Empty: no lowest price."),
+                ),
+                Field(
+                    _RETURNS + "pricing.maximum",
+                    Kind.MONEY,
+                    lazy_gettext("Highest price"),
+                    lazy_gettext("No order pays more than this. Empty: no highest price."),
+                ),
+                Field(
+                    _RETURNS + "pricing.round_up_to",
+                    Kind.MONEY,
+                    lazy_gettext("Round the price up to a multiple of"),
+                    lazy_gettext("For example 0.05 turns 1.23 into 1.25. Empty: the smallest coin."),
+                ),
+                Field(
+                    _RETURNS + "pricing.merchant_share",
+                    Kind.PERCENT,
+                    lazy_gettext("Your share of the price"),
+                    lazy_gettext("From 0 (the shopper pays it all) to 100 (the cover is free for the shopper)."),
+                ),
+                Rows(
+                    _RETURNS + "pricing.category_rates",
+                    lazy_gettext("Other rates for some product categories"),
+                    (
+                        Column("category", Kind.TEXT, lazy_gettext("Product category")),
+                        Column("rate", Kind.PERCENT, lazy_gettext("Rate (%)")),
+                    ),
+                    most=200,
+                    as_map=True,
+                ),
+                Rows(
+                    _RETURNS + "pricing.bands",
+                    lazy_gettext("Bands"),
+                    (
+                        Column("up_to", Kind.MONEY, lazy_gettext("For order values up to")),
+                        Column("price", Kind.MONEY, lazy_gettext("Price")),
+                    ),
+                    lazy_gettext("Used when the price is set by bands; leave “up to” empty on the last band."),
+                    most=100,
+                ),
+            ),
+        ),
+        Section(
+            lazy_gettext("What a return is paid"),
+            (
+                Field(
+                    _RETURNS + "payout_ratio",
+                    Kind.PERCENT,
+                    lazy_gettext("Share of the label's cost paid back"),
+                    lazy_gettext("100 with no cap lets the offer say “free returns”."),
+                ),
+                Field(
+                    _RETURNS + "max_payout",
+                    Kind.MONEY,
+                    lazy_gettext("Most paid for one return"),
+                    lazy_gettext("Empty: no cap."),
+                ),
+                Field(
+                    _RETURNS + "frequent_after",
+                    Kind.INTEGER,
+                    lazy_gettext("A shopper returns often after this many returns in 30 days"),
+                ),
+                Field(
+                    _RETURNS + "frequent_payout_ratio",
+                    Kind.PERCENT,
+                    lazy_gettext("Share paid back to a shopper who returns often"),
+                ),
+                Field(
+                    _RETURNS + "pay_within_hours",
+                    Kind.INTEGER,
+                    lazy_gettext("Pay within this many hours of the return arriving"),
+                    unit="hours",
+                ),
+            ),
+        ),
+    ),
 )
 
 _DAYS = "days"
@@ -638,7 +807,7 @@ SHOP = Page(
     ),
 )
 
-PAGES = (PRICING, ELIGIBILITY, OFFER, CLAIMS, INSURER, BRANDING, NOTIFICATIONS, SHOP)
+PAGES = (PRICING, COVERAGE, ELIGIBILITY, OFFER, CLAIMS, INSURER, BRANDING, NOTIFICATIONS, SHOP)
 OTHER_SLUG = "other"
 OTHER_TITLE = lazy_gettext("Other settings")
 # Settings kept off these pages: the Stripe secrets and the outbound webhook endpoints have the keys page.

@@ -330,7 +330,8 @@ def _read_rows(rows: Rows, form: Mapping[str, str], draft: Draft) -> Any:
         return mapping
     items = []
     for position, (row, entry) in enumerate(filled):
-        items.append({column.key: read(column.kind, entry[column.key], currency) for column in rows.columns})
+        item = {column.key: read(column.kind, entry[column.key], currency) for column in rows.columns}
+        items.append({key: value for key, value in item.items() if value is not None} if rows.omit_empty else item)
         for column in rows.columns:
             draft.places[f"{rows.path}.{position}.{column.key}"] = (
                 rows.name(row, column.key),

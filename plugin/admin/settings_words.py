@@ -204,6 +204,15 @@ EXPLANATIONS: list[tuple[re.Pattern[str], Callable[[re.Match[str], Kind, str], s
         _words(lambda: gettext("List the bands from the lowest “up to” to the highest, each above the one before.")),
     ),
     (
+        re.compile(r"Give at_least, below, or both\."),
+        _words(lambda: gettext("Give “at least”, “below”, or both.")),
+    ),
+    (re.compile(r"Must be above at_least\."), _words(lambda: gettext("Must be above “at least”."))),
+    (
+        re.compile(r'Must be a decimal string such as "0\.98", from 0 to 999999\.'),
+        _words(lambda: gettext("Enter a percentage such as 98.")),
+    ),
+    (
         re.compile(r"Must be after lost_after_days\."),
         _words(lambda: gettext("Must be more days than the first day a parcel may be claimed lost.")),
     ),

@@ -10,9 +10,12 @@ from marshmallow import RAISE, Schema, ValidationError, fields
 
 from plugin.api.blueprint import Blueprint
 from plugin.auth import KeyKind, current_shop, require_key
+from plugin.domain.performance import MIN_DELIVERED, WINDOW_DAYS, PerformanceFigures
 from plugin.domain.reports import Bound, Tally, ratio_text
-from plugin.models import utcnow
+from plugin.models import ShopPerformance, rfc3339, utcnow
+from plugin.services import performance
 from plugin.services.reports import Report, summary
+from plugin.services.settings import effective_settings
 
 bp = Blueprint("reports", __name__, url_prefix="/api/v1/reports", description="The shop's figures for a period.")
 
@@ -219,3 +222,68 @@ def report_body(report: Report) -> dict[str, Any]:
 def show_summary(start: Bound | None = None, end: Bound | None = None) -> dict[str, Any]:
     """The shop's figures for [from, to): both optional (all time); a plain date is a day in `shop.timezone`."""
     return report_body(summary(current_shop(), start, end, utcnow()))
+
+
+class PerformanceSchema(Schema):
+    window_days = fields.Integer(metadata={"description": "The figures' window: the last 30 days, up to now."})
+    delivered = fields.Integer(metadata={"description": "Parcels delivered in the window (not cancelled)."})
+    minimum_delivered = fields.Integer(metadata={"description": "Tiers apply only from this many delivered parcels."})
+    on_time_rate = _rate("Delivered within `claims.delayed_after_days` of shipping ÷ delivered")
+    loss_ratio = _rate("claims_paid_amount ÷ premium_collected over the window, as the summary counts them")
+    return_rate = _rate("Returns opened in the window ÷ delivered")
+    tier = fields.Integer(
+        allow_none=True,
+        metadata={"description": "Index of the `pricing.performance_tiers` tier these figures earn; null: none."},
+    )
+    returns_tier = fields.Integer(
+        allow_none=True,
+        metadata={"description": "Index of the `coverage.returns.pricing.performance_tiers` tier; null: none."},
+    )
+    rate = fields.Dict(
+        keys=fields.String(metadata={"enum": ["shipping", "returns"]}),
+        values=fields.String(),
+        metadata={"description": "The rate each coverage's price uses with these figures (a decimal string)."},
+    )
+    tier_changed_at = fields.String(
+        allow_none=True, metadata={"description": "When the stored shipping tier last changed (RFC 3339); null: never."}
+    )
+    returns_tier_changed_at = fields.String(
+        allow_none=True, metadata={"description": "When the stored returns tier last changed (RFC 3339); null: never."}
+    )
+    computed_at = fields.String(
+        allow_none=True,
+        metadata={"description": "When the worker last stored the figures that quotes use (RFC 3339); null: never."},
+    )
+
+
+def performance_body(
+    shop_settings: dict[str, Any], figures: PerformanceFigures, row: ShopPerformance | None
+) -> dict[str, Any]:
+    """The shop's figures as the API answers them."""
+    tiers = performance.standings(shop_settings, figures)
+    return {
+        "window_days": WINDOW_DAYS,
+        "delivered": figures.delivered,
+        "minimum_delivered": MIN_DELIVERED,
+        "on_time_rate": ratio_text(figures.on_time_rate),
+        "loss_ratio": ratio_text(figures.loss_ratio),
+        "return_rate": ratio_text(figures.return_rate),
+        "tier": tiers[performance.SHIPPING].index,
+        "returns_tier": tiers[performance.RETURNS].index,
+        "rate": {coverage: format(standing.rate, "f") for coverage, standing in tiers.items()},
+        "tier_changed_at": rfc3339(row.shipping_tier_changed_at) if row else None,
+        "returns_tier_changed_at": rfc3339(row.returns_tier_changed_at) if row else None,
+        "computed_at": rfc3339(row.computed_at) if row else None,
+    }
+
+
+@bp.route("/performance", methods=["GET"])
+@require_key(KeyKind.SECRET)
+@bp.response(200, PerformanceSchema)
+@bp.documents_errors(401, 403)
+def show_performance() -> dict[str, Any]:
+    """The shop's last 30 days, measured now: on-time rate, loss ratio, return rate, and the price tier they earn
+    (tiers apply from 50 delivered parcels)."""
+    shop = current_shop()
+    figures = performance.measure(shop, utcnow())
+    return performance_body(effective_settings(shop), figures, performance.stored(shop.id))

@@ -143,6 +143,31 @@ def waiting(shop_id: str) -> Waiting:
     return Waiting(*(int(value) for value in row))
 
 
+def loss_amounts(shop: Shop, start: datetime, end: datetime) -> tuple[int, int]:
+    """(claims_paid_amount, premium_collected) of [start, end), by the report's own definitions (the shop's
+    currency; premiums of protections not voided by `created_at`, claims by when they were settled): the loss
+    ratio's two sides, read straight from the rows in two indexed range queries."""
+    span = _Span(start, end)
+    premium = db.session.scalar(
+        select(func.coalesce(func.sum(Protection.customer_price_amount), 0)).where(
+            Protection.shop_id == shop.id,
+            _within(Protection.created_at, span),
+            Protection.status != "voided",
+            Protection.currency == shop.currency,
+        )
+    )
+    paid_out = case(
+        (Claim.status == _RESHIPPED, func.coalesce(Claim.reship_cost_amount, 0)),
+        else_=func.coalesce(Claim.approved_amount, 0),
+    )
+    paid = db.session.scalar(
+        select(func.coalesce(func.sum(paid_out), 0)).where(
+            Claim.shop_id == shop.id, _settled_within(span), Claim.currency == shop.currency
+        )
+    )
+    return int(paid or 0), int(premium or 0)
+
+
 # ---- the queries -----------------------------------------------------------------------------------------------
 
 

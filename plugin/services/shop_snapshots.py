@@ -16,7 +16,8 @@ from plugin.domain.performance import PerformanceFigures
 from plugin.domain.pricing import PricingRules
 from plugin.domain.settings import coverage_plan, pricing_rules
 from plugin.extensions import db
-from plugin.models import ApiKey, Shop
+from plugin.models import ApiKey, Shop, ShopPerformance
+from plugin.services.performance import stored_figures
 from plugin.services.settings import effective_settings
 
 
@@ -44,23 +45,34 @@ class KeyGrant:
     shop: ShopSnapshot
 
 
-def snapshot_of(shop: Shop) -> ShopSnapshot:
-    """A detached, immutable view of a shop."""
+def snapshot_of(shop: Shop, performance: ShopPerformance | None = None) -> ShopSnapshot:
+    """A detached, immutable view of a shop, with its figures as the worker last stored them (`performance`: the
+    shop's stored row when the caller already read it; else it is read here)."""
     settings = effective_settings(shop)
+    row = performance if performance is not None else db.session.get(ShopPerformance, shop.id)
     return ShopSnapshot(
-        shop.id, shop.name, shop.currency, settings, pricing_rules(settings), plan=coverage_plan(settings)
+        shop.id,
+        shop.name,
+        shop.currency,
+        settings,
+        pricing_rules(settings),
+        stored_figures(row),
+        plan=coverage_plan(settings),
     )
 
 
 def load_grant(key_hash: str) -> KeyGrant | None:
     """The grant of a key, read from the database."""
     row = db.session.execute(
-        select(ApiKey.kind, ApiKey.expires_at, Shop).join(Shop).where(ApiKey.key_hash == key_hash)
+        select(ApiKey.kind, ApiKey.expires_at, Shop, ShopPerformance)
+        .join(Shop, Shop.id == ApiKey.shop_id)
+        .outerjoin(ShopPerformance, ShopPerformance.shop_id == Shop.id)
+        .where(ApiKey.key_hash == key_hash)
     ).first()
     if row is None:
         return None
-    kind, expires_at, shop = row
-    return KeyGrant(kind, expires_at, snapshot_of(shop))
+    kind, expires_at, shop, performance = row
+    return KeyGrant(kind, expires_at, snapshot_of(shop, performance))
 
 
 class GrantCache:
