@@ -29,7 +29,16 @@ def _switch_returns_on(app, secret: str, **returns: object) -> None:
         ("zh-CN", {"payout_ratio": "0.8"}, "运输保障 + 退货运费险", "15.00"),
     ],
 )
-def test_one_choice_for_both_coverages_at_phone_width(app, browser, live_server, demo, lang, returns, title, price):
+def test_one_choice_for_both_coverages_at_phone_width(
+    app,
+    browser,
+    live_server,
+    demo,  # noqa: F811 - the imported fixture
+    lang,
+    returns,
+    title,
+    price,
+):
     _switch_returns_on(app, demo[2], **returns)
     context = browser.new_context(viewport=PHONE, is_mobile=True)
     page = context.new_page()
