@@ -251,3 +251,33 @@ def test_the_command_refreshes_every_shop_or_one(app, client, shop, new_shop) ->
     result = runner.invoke(args=["performance", "refresh", "--shop", other.shop.id])
     assert (result.exit_code, json.loads(result.output)) == (0, {"shops": 1})
     assert runner.invoke(args=["performance", "refresh", "--shop", "shop_nope"]).exit_code != 0
+
+
+def test_quotes_follow_the_tier_as_deliveries_cross_the_boundary(app, client, shop):
+    """End to end: deliveries move the on-time rate, the worker stores the figures, and the next quote's price and
+    rate_tier follow (0.8 % at 98 % on time or better, 1.2 % below)."""
+    set_tiers(client, shop, ON_TIME_TIERS)
+    shop_id, now = shop.shop.id, utcnow()
+    cart = {
+        "currency": "USD",
+        "destination": {"country": "US"},
+        "items": [{"sku": "JB-1", "category": "jewelry", "unit_price": 50000, "quantity": 1}],
+    }
+
+    def quoted(at):
+        Worker(app, clock=lambda: at).run_periodic()
+        app.extensions["grant_cache"].clear()  # another process would see it within the cache's 5 seconds
+        body = client.post("/api/v1/quotes", json=cart, headers=bearer(shop.keys.publishable_key)).get_json()
+        [coverage] = body["coverages"]
+        return body["premium"], body["rate_tier"], coverage["rate"]
+
+    assert quoted(now) == (1000, None, "0.02")  # nothing delivered: the plain rate
+    with app.app_context():
+        deliveries(shop_id, now, 49)
+    assert quoted(now + timedelta(minutes=16)) == (1000, None, "0.02")  # 49 delivered: tiers not yet
+    with app.app_context():
+        deliveries(shop_id, now, 1)
+    assert quoted(now + timedelta(minutes=32)) == (400, 0, "0.008")  # 50 of 50 on time
+    with app.app_context():
+        deliveries(shop_id, now, 2, late=True)
+    assert quoted(now + timedelta(minutes=48)) == (600, 1, "0.012")  # 50 of 52: 96.15 %
