@@ -79,7 +79,6 @@ CSV_HEADER = (
     "policy",
     "provider",
     "policy_status",
-    "policy_flag",
     "currency",
     "sum_insured_minor",
     "sum_insured",
@@ -89,6 +88,7 @@ CSV_HEADER = (
     "attempts",
     "last_error",
     "next_attempt_at",
+    "policy_flag",  # last: columns added later go at the end, so existing imports keep their positions
 )
 
 
@@ -185,7 +185,6 @@ def _csv_rows(segments: list[Segment]) -> Iterator[list[Any]]:
                     policy.id,
                     policy.provider,
                     policy.status,
-                    policy.flag,
                     currency,
                     policy.sum_insured_amount,
                     major(policy.sum_insured_amount, currency),
@@ -195,9 +194,10 @@ def _csv_rows(segments: list[Segment]) -> Iterator[list[Any]]:
                     policy.attempts,
                     policy.last_error,
                     policy.next_attempt_at if policy.status in FIRST else None,
+                    policy.flag,
                 )
                 if policy is not None
-                else (None, None, None, None, currency, None, None, None, None, None, None, None, None)
+                else (None, None, None, currency, None, None, None, None, None, None, None, None, None)
             ),
         ]
 
