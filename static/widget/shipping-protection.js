@@ -330,6 +330,7 @@
     var style = el("style");
     style.textContent = BADGE_CSS;
     var list = el("ul");
+    list.setAttribute("role", "list"); // Safari drops a list's role when its bullets are styled away
     if (answer.label) list.setAttribute("aria-label", answer.label);
     items.forEach(function (item) { list.append(el("li", item.coverage, item.text)); });
     root.append(style, list);

@@ -7,6 +7,7 @@ import pytest
 
 from plugin.services.shipments import carrier_excluded
 from tests.api.test_platform_webhooks import ORDER, fixture, send, shipments
+from tests.api.test_worker import worker
 from tests.conftest import bearer
 from tests.stripe_helpers import protected_order
 
@@ -86,3 +87,13 @@ def test_the_carrier_comparison():
     assert carrier_excluded(" FedEx ", ["fedex"]) and carrier_excluded("fedex", [" FEDEX "])
     assert not carrier_excluded("FedEx Ground", ["fedex"])
     assert not carrier_excluded(None, ["fedex"]) and not carrier_excluded("  ", ["", " "])
+
+
+def test_the_worker_binds_it_with_the_merchants_own_cover(app, client, shop):
+    exclude(client, shop, ["USPS"])
+    protected_order(client, shop)
+    pending = ship(client, shop, "USPS")["policy"]
+    assert worker(app).drain().bound == 1
+    bound = client.get(f"/api/v1/policies/{pending['id']}", headers=bearer(shop.keys.secret_key)).get_json()
+    assert (bound["status"], bound["provider"], bound["flag"]) == ("bound", "self_insured", "carrier_excluded")
+    assert bound["certificate"].startswith("SELF-") and bound["cost"] == 0
