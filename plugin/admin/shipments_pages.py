@@ -17,7 +17,7 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext, lazy_gettext
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 
 from plugin.admin.access import actor, current_shop
 from plugin.admin.blueprint import bp
@@ -152,6 +152,26 @@ def shipments_list(shop_id: str, filters: ShipmentFilters) -> list[Segment]:
     if filters.status is not None:
         return [_with_policy(shop_id, filters.status, filters)]
     return [*(_with_policy(shop_id, status, filters) for status in FIRST), _the_rest(shop_id, filters)]
+
+
+def carrier_excluded_in_transit(shop_id: str) -> int:
+    """Parcels on their way that the shop covers itself because the insurer excludes their carrier."""
+    return int(
+        db.session.scalar(
+            select(func.count())
+            .select_from(Policy)
+            .join(Shipment, Shipment.id == Policy.shipment_id)
+            .where(
+                Policy.shop_id == shop_id,
+                Policy.flag == "carrier_excluded",
+                Policy.status != PolicyStatus.CANCELLED.value,
+                Shipment.shop_id == shop_id,
+                Shipment.delivered_at.is_(None),
+                Shipment.cancelled_at.is_(None),
+            )
+        )
+        or 0
+    )
 
 
 def _filters_from_request(formats: Formats) -> ShipmentFilters:

@@ -45,3 +45,13 @@ def test_the_parcel_page_explains_the_flag_in_english_and_chinese(app, shop, own
     post_form(owner_client, "/admin/language", {"language": "zh", "next": "/admin/"})
     assert "本店自行承保" in owner_client.get(f"/admin/shipments/{ids['usps']}").get_data(as_text=True)
     assert CHINESE in owner_client.get("/admin/shipments").get_data(as_text=True)
+
+
+def test_the_dashboard_counts_parcels_the_shop_covers_itself(app, shop, owner_client: FlaskClient) -> None:
+    assert 'data-waiting="carrier_excluded"' not in owner_client.get("/admin/").get_data(as_text=True)
+    _two_parcels(app, shop)
+    page = owner_client.get("/admin/").get_data(as_text=True)
+    card = page.split('data-waiting="carrier_excluded"', 1)[1].split("</div>\n  </div>", 1)[0]
+    assert "(carrier excluded)" in card and 'href="/admin/shipments?flag=carrier_excluded">1</a>' in card
+    chinese = owner_client.get("/admin/", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "本店自行承保的在途包裹" in chinese
