@@ -84,7 +84,7 @@ def _configure_openapi(app: Flask) -> None:
                     "bearerAuth": {
                         "type": "http",
                         "scheme": "bearer",
-                        "description": "pk_… for quotes and consents (browsers), sk_… for everything else.",
+                        "description": "pk_… for quotes, consents and the badge (browsers), sk_… for everything else.",
                     }
                 }
             },

@@ -795,6 +795,14 @@ class PolicySchema(Schema):
     protection = fields.String(allow_none=True)
     provider = fields.String()
     status = fields.String(metadata={"enum": ["pending", "retrying", "bound", "failed", "cancelled"]})
+    flag = fields.String(
+        allow_none=True,
+        metadata={
+            "enum": ["carrier_excluded"],
+            "description": "Why the policy is not the usual one: `carrier_excluded` means the insurer excludes "
+            "the parcel's carrier (eligibility.excluded_carriers), so the merchant covers it (`self_insured`).",
+        },
+    )
     certificate = fields.String(allow_none=True)
     certificate_url = fields.String(allow_none=True)
     sum_insured = fields.Integer()

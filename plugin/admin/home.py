@@ -29,6 +29,7 @@ from markupsafe import Markup
 from plugin.admin.access import current_shop
 from plugin.admin.blueprint import bp
 from plugin.admin.charts import line_chart
+from plugin.admin.shipments_pages import carrier_excluded_in_transit
 from plugin.domain.reports import BIND_SUCCESS_ALERT, COST_SHARE_ALERT, Alert
 from plugin.errors import ValidationFailedError
 from plugin.iso_codes import currency_exponent
@@ -309,6 +310,23 @@ def _waiting(shop_id: str) -> list[dict[str, Any]]:
             "count": found.failed_jobs,
             "href": _link("admin.jobs"),
         },
+        *_carrier_excluded(shop_id),
+    ]
+
+
+def _carrier_excluded(shop_id: str) -> list[dict[str, Any]]:
+    """A card for parcels in transit at the shop's own risk (carrier excluded), only when there are some."""
+    count = carrier_excluded_in_transit(shop_id)
+    if not count:
+        return []
+    href = _link("admin.shipments")
+    return [
+        {
+            "figure": "carrier_excluded",
+            "label": gettext("Parcels in transit the shop covers itself (carrier excluded)"),
+            "count": count,
+            "href": f"{href}?flag=carrier_excluded" if href else None,
+        }
     ]
 
 

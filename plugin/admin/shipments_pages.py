@@ -17,7 +17,7 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext, lazy_gettext
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 
 from plugin.admin.access import actor, current_shop
 from plugin.admin.blueprint import bp
@@ -55,7 +55,15 @@ STATUSES = [status.value for status in PolicyStatus]
 RETRYABLE = frozenset({PolicyStatus.FAILED.value, PolicyStatus.RETRYING.value})
 POLICY_NEWEST = (Order(Policy.created_at), Order(Policy.id))
 SHIPMENT_NEWEST = (Order(Shipment.created_at), Order(Shipment.id))
-FILTER_NAMES = ("status", "carrier", "from", "to", "q")
+FILTER_NAMES = ("status", "flag", "carrier", "from", "to", "q")
+# Why a policy is not the usual one (Policy.flag), in words: short for the list, long for the parcel's page.
+FLAG_WORDS = {"carrier_excluded": lazy_gettext("Carrier excluded")}
+FLAG_EXPLAINED = {
+    "carrier_excluded": lazy_gettext(
+        "The insurer does not take this carrier's parcels (eligibility.excluded_carriers): the shop covers this "
+        "parcel itself."
+    )
+}
 MAX_TRACKING_EVENTS = 500
 CSV_HEADER = (
     "shipment",
@@ -80,6 +88,7 @@ CSV_HEADER = (
     "attempts",
     "last_error",
     "next_attempt_at",
+    "policy_flag",  # last: columns added later go at the end, so existing imports keep their positions
 )
 
 
@@ -88,6 +97,7 @@ class ShipmentFilters:
     """What the list is narrowed to."""
 
     status: str | None = None  # the policy's status
+    flag: str | None = None  # the policy's flag (Policy.flag)
     carrier: str | None = None
     since: datetime | None = None  # inclusive
     until: datetime | None = None  # exclusive
@@ -104,6 +114,8 @@ def _search(text: str) -> ColumnElement[bool]:
 
 
 def _narrowed(statement: AnySelect, filters: ShipmentFilters, recorded: Any) -> AnySelect:
+    if filters.flag is not None:
+        statement = statement.where(Policy.flag == filters.flag)
     if filters.carrier is not None:
         statement = statement.where(Shipment.carrier == filters.carrier)
     if filters.since is not None:
@@ -142,9 +154,36 @@ def shipments_list(shop_id: str, filters: ShipmentFilters) -> list[Segment]:
     return [*(_with_policy(shop_id, status, filters) for status in FIRST), _the_rest(shop_id, filters)]
 
 
+def carrier_excluded_in_transit(shop_id: str) -> int:
+    """Parcels on their way that the shop covers itself because the insurer excludes their carrier."""
+    return int(
+        db.session.scalar(
+            select(func.count())
+            .select_from(Policy)
+            .join(Shipment, Shipment.id == Policy.shipment_id)
+            .where(
+                Policy.shop_id == shop_id,
+                Policy.flag == "carrier_excluded",
+                Policy.status != PolicyStatus.CANCELLED.value,
+                Shipment.shop_id == shop_id,
+                Shipment.delivered_at.is_(None),
+                Shipment.cancelled_at.is_(None),
+            )
+        )
+        or 0
+    )
+
+
 def _filters_from_request(formats: Formats) -> ShipmentFilters:
     since, until = date_range_args(formats.zone)
-    return ShipmentFilters(choice_arg("status", STATUSES), text_arg("carrier"), since, until, text_arg("q"))
+    return ShipmentFilters(
+        choice_arg("status", STATUSES),
+        choice_arg("flag", FLAG_WORDS),
+        text_arg("carrier"),
+        since,
+        until,
+        text_arg("q"),
+    )
 
 
 def _csv_rows(segments: list[Segment]) -> Iterator[list[Any]]:
@@ -175,9 +214,10 @@ def _csv_rows(segments: list[Segment]) -> Iterator[list[Any]]:
                     policy.attempts,
                     policy.last_error,
                     policy.next_attempt_at if policy.status in FIRST else None,
+                    policy.flag,
                 )
                 if policy is not None
-                else (None, None, None, currency, None, None, None, None, None, None, None, None)
+                else (None, None, None, currency, None, None, None, None, None, None, None, None, None)
             ),
         ]
 
@@ -200,6 +240,8 @@ def shipments() -> ResponseReturnValue:
         shop=shop,
         title=lazy_gettext("Shipments"),
         statuses=[(status, word(status)) for status in STATUSES],
+        flags=list(FLAG_WORDS.items()),
+        flag_words=FLAG_WORDS,
         retryable=RETRYABLE,
         open_statuses=FIRST,
         fmt=formats,
@@ -255,6 +297,7 @@ def shipment_page(shipment_id: str) -> ResponseReturnValue:
         claim_url=optional_url("admin.claim", claim_id=claim.id) if claim is not None else None,
         tracking_link=web_link(parcel.tracking_url),
         certificate_link=web_link(policy.certificate_url) if policy is not None else None,
+        flag_explained=FLAG_EXPLAINED,
         retryable=RETRYABLE,
         open_statuses=FIRST,
         here=here(),

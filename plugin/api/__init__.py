@@ -10,6 +10,7 @@ from plugin.extensions import api
 def register(app: Flask) -> None:
     """Register the API blueprints (and so their OpenAPI paths)."""
     from plugin.api import (
+        badge,
         claim_dossier,
         claim_recovery,
         claims,
@@ -33,6 +34,7 @@ def register(app: Flask) -> None:
     api.register_blueprint(claim_recovery.bp)
     api.register_blueprint(shipment_evidence.bp)
     api.register_blueprint(reports.bp)
+    api.register_blueprint(badge.bp)
     from plugin.api import cors
 
     cors.init_app(app)

@@ -9,9 +9,10 @@ from flask import Flask, Response, g, request
 
 from plugin.errors import ApiError
 
-# The only endpoints a publishable key reaches (POST). Exact paths: `/api/v1/consents/<id>` needs the secret key,
-# and an endpoint that needs the secret key never tells a browser it may read the answer.
-BROWSER_PATHS = frozenset({"/api/v1/quotes", "/api/v1/consents"})
+# The only endpoints a publishable key reaches (POST quotes and consents, GET badge). Exact paths:
+# `/api/v1/consents/<id>` needs the secret key, and an endpoint that needs the secret key never tells a browser it
+# may read the answer.
+BROWSER_PATHS = frozenset({"/api/v1/quotes", "/api/v1/consents", "/api/v1/badge"})
 # Chrome caps at 2 h and Firefox at 24 h; the larger value lets each browser keep its own maximum.
 PREFLIGHT_MAX_AGE = 86_400
 
@@ -51,7 +52,7 @@ def _preflight() -> Response | None:
     # is checked against the shop's origins once its key says which shop it is.
     response = Response(status=204)
     response.headers["Access-Control-Allow-Origin"] = request.headers.get("Origin", "*")
-    response.headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+    response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
     response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
     response.headers["Access-Control-Max-Age"] = str(PREFLIGHT_MAX_AGE)
     response.headers["Vary"] = "Origin"

@@ -24,6 +24,7 @@ def policy_body(policy: Policy) -> dict[str, Any]:
         "protection": policy.protection_id,
         "provider": policy.provider,
         "status": policy.status,
+        "flag": policy.flag,
         "certificate": policy.certificate,
         "certificate_url": policy.certificate_url,
         "sum_insured": policy.sum_insured_amount,

@@ -26,6 +26,9 @@ from plugin.models import Payment, Policy, Protection, Shipment, Shop, TrackingE
 from plugin.services.policies import enqueue_bind, order_policies, request_cancellation
 from plugin.services.settings import effective_settings
 
+SELF_INSURED = "self_insured"  # the merchant's own cover (plugin/insurers/self_insured.py)
+CARRIER_EXCLUDED = "carrier_excluded"  # Policy.flag: self-insured because the insurer excludes the carrier
+
 
 @dataclass(frozen=True, slots=True)
 class ShipmentItem:
@@ -70,6 +73,12 @@ class RecordedShipment:
     shipment: Shipment
     policy: Policy | None
     created: bool
+
+
+def carrier_excluded(carrier: str | None, excluded_carriers: Sequence[str]) -> bool:
+    """Whether the parcel's carrier is one the insurer will not take (trimmed, case-insensitive)."""
+    name = (carrier or "").strip().casefold()
+    return bool(name) and name in {entry.strip().casefold() for entry in excluded_carriers}
 
 
 def items_value(items: Sequence[ShipmentItem] | None) -> int | None:
@@ -208,13 +217,16 @@ def add_shipment(shop: Shop, request: ShipmentRequest, now: datetime) -> Recorde
     policy = None
     if value is not None:
         rules = [ProviderRule(rule["max_value"], rule["provider"]) for rule in settings["insurer"]["rules"]]
+        # The insurer will not take this carrier's parcels: the merchant covers it, and the policy says why.
+        excluded = carrier_excluded(request.carrier, settings["eligibility"]["excluded_carriers"])
         policy = Policy(
             id=new_id("pol"),
             shop_id=shop.id,
             shipment=shipment,
             order_id=request.order_id,
             protection_id=covering.id if covering is not None else None,
-            provider=choose_provider(value, rules, settings["insurer"]["provider"]),
+            provider=SELF_INSURED if excluded else choose_provider(value, rules, settings["insurer"]["provider"]),
+            flag=CARRIER_EXCLUDED if excluded else None,
             status=PolicyStatus.PENDING,
             currency=shop.currency,
             sum_insured_amount=value,

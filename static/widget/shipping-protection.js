@@ -4,7 +4,9 @@
  * The page sets element.cart = {currency, destination, items} and listens for "shipping-protection:change"
  * ({selected, quote, consent}). Never pre-selected; silent (one console warning) when the API is slow or down;
  * a cart the API refuses (422) logs a console error naming the refused fields. Its words come with each quote
- * (offer.texts, from the server's catalogues, in the language asked by `locale`). */
+ * (offer.texts, from the server's catalogues, in the language asked by `locale`).
+ * <shipping-protection-badge data-locale="zh-CN"></shipping-protection-badge> (product and cart pages): the
+ * shop's enabled coverages and a terms link, worded by GET /api/v1/badge; nothing at all when it fails. */
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -281,4 +283,65 @@
   };
 
   customElements.define("shipping-protection", ShippingProtection);
+
+  var BADGE_CSS =
+    ":host{display:block;contain:content}ul{all:initial;display:flex;flex-wrap:wrap;gap:.3em 1em;margin:0;padding:0;" +
+    "list-style:none;font:var(--sp-font-size,14px)/1.4 var(--sp-font,system-ui,-apple-system,'Segoe UI',Roboto," +
+    "sans-serif);color:var(--sp-text,#1b1f24)}li{display:flex;gap:.35em;overflow-wrap:anywhere}li::before{content:" +
+    "'\\2713'/'';color:var(--sp-accent,#0b57d0);font-weight:700}a{display:inline-block;margin-top:.25em;font:" +
+    "var(--sp-font-size,14px)/1.4 var(--sp-font,system-ui,sans-serif);color:var(--sp-link,#0b57d0)}";
+
+  class ShippingProtectionBadge extends HTMLElement {
+    static get observedAttributes() { return ["data-locale"]; }
+    constructor() { super(); this.attachShadow({ mode: "open" }); }
+    connectedCallback() { this._load(); }
+    attributeChangedCallback() { if (this.isConnected) this._load(); }
+  }
+
+  var badge = ShippingProtectionBadge.prototype;
+  badge._load = function () {
+    var self = this;
+    var lang = this.getAttribute("data-locale") || document.documentElement.lang || navigator.language || "en";
+    if (!KEY || lang === this._asked) return; // connecting and the first attribute both ask: once is enough
+    this._asked = lang;
+    var controller = window.AbortController ? new AbortController() : null;
+    var timer = setTimeout(function () { if (controller) controller.abort(); }, TIMEOUT_MS);
+    fetch(API + "/api/v1/badge?locale=" + encodeURIComponent(lang), {
+      headers: { Authorization: "Bearer " + KEY },
+      credentials: "omit",
+      signal: controller ? controller.signal : undefined
+    })
+      .then(function (response) {
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        return response.json();
+      })
+      .catch(function (error) { warn("badge hidden: the badge service is slow or unavailable", error); return null; })
+      .then(function (answer) {
+        clearTimeout(timer);
+        if (lang === self._asked) self._render(answer); // an answer for a language since replaced is dropped
+      });
+  };
+
+  badge._render = function (answer) {
+    var root = this.shadowRoot;
+    var items = (answer && answer.items) || [];
+    root.replaceChildren();
+    if (!items.length) return; // no coverage enabled, or no answer: nothing at all
+    var style = el("style");
+    style.textContent = BADGE_CSS;
+    var list = el("ul");
+    list.setAttribute("role", "list"); // Safari drops a list's role when its bullets are styled away
+    if (answer.label) list.setAttribute("aria-label", answer.label);
+    items.forEach(function (item) { list.append(el("li", item.coverage, item.text)); });
+    root.append(style, list);
+    if (answer.terms_label && /^https?:/i.test(answer.terms_url || "")) {
+      var terms = el("a", "", answer.terms_label);
+      terms.href = answer.terms_url;
+      terms.target = "_blank";
+      terms.rel = "noopener noreferrer";
+      root.append(terms);
+    }
+  };
+
+  customElements.define("shipping-protection-badge", ShippingProtectionBadge);
 })();

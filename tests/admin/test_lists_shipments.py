@@ -103,12 +103,12 @@ def test_csv(app, owner_client, shop):
     assert rows == [
         list(shipments_pages.CSV_HEADER),
         [failed, refs[failed], "3001", "2026-11-20T09:00:00Z", "2026-11-20T09:00:00Z", "UPS", tracking, "shipped",
-         "", "", failed_policy, "sandbox", "failed", "USD", "50000", "500.00", "", "", "", "8", "'=refused", ""],
+         "", "", failed_policy, "sandbox", "failed", "USD", "50000", "500.00", "", "", "", "8", "'=refused", "", ""],
         [bound, refs[bound], "3002", "2026-11-21T09:00:00Z", "2026-11-21T09:00:00Z", "UPS", "1Z3002", "shipped",
          "", "", bound_policy, "sandbox", "bound", "USD", "50000", "500.00", "1234", "12.34", "CERT-3002", "0", "",
-         ""],
+         "", ""],
         [bare, refs[bare], "3003", "2026-11-19T09:00:00Z", "2026-11-19T09:00:00Z", "UPS", bare_tracking, "shipped",
-         "", "not_protected", "", "", "", "USD", "", "", "", "", "", "", "", ""],
+         "", "not_protected", "", "", "", "USD", "", "", "", "", "", "", "", "", ""],
     ]  # fmt: skip
     assert [row[0] for row in csv_rows(owner_client.get("/admin/shipments?format=csv&status=bound"))[1:]] == [bound]
 
