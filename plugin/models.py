@@ -709,3 +709,15 @@ class BlockedShopper(Model):
     reason: Mapped[str] = mapped_column(String(20))  # "swapped" | "empty"
     return_id: Mapped[str | None] = mapped_column(ForeignKey("returns.id", ondelete="SET NULL"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PlatformReturn(Model):
+    """A return the store platform told of (returns/request, returns/approve): which order it is for, so that the
+    reverse delivery that later carries its tracking (naming only the return) can open it."""
+
+    __tablename__ = "platform_returns"
+
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True)
+    return_ref: Mapped[str] = mapped_column(String(255), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

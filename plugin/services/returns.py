@@ -32,7 +32,8 @@ from plugin.domain.returns import (
 )
 from plugin.errors import ApiError, ConflictError, NotFoundError, ValidationFailedError
 from plugin.extensions import db
-from plugin.models import BlockedShopper, Claim, Payment, Protection, Return, Shipment, Shop
+from plugin.models import BlockedShopper, Claim, Payment, PlatformReturn, Protection, Return, Shipment, Shop
+from plugin.platforms.shopify import ReturnNoted
 from plugin.services import audit, claim_events, claim_payouts
 from plugin.services.claims import normalise_email, normalise_order_number
 from plugin.services.paging import fetch_page, page_window
@@ -364,7 +365,12 @@ def _approve_return_claim(claim: Claim, ret: Return, now: datetime) -> None:
     claim.decided_by = DecidedBy.AUTO.value
     claim.decided_at = now
     message = f"The return {ret.return_ref} was received: its label is paid back."
-    if claim.amount > 0 and shop is not None and claim_payouts.can_refund(shop, payment):
+    if claim.amount == 0:
+        message = f"The return {ret.return_ref} was received; its label cost nothing to pay back."
+        claim.status = claim_transition(claim.status, ClaimStatus.PAID)
+        claim.paid_at = now
+        claim.paid_method = "nothing_due"
+    elif shop is not None and claim_payouts.can_refund(shop, payment):
         claim_payouts.enqueue_refund(claim, now)
     else:
         message += " No Stripe refund is possible for this payment: pay another way and record it."
@@ -382,6 +388,16 @@ def receive_return(shop_id: str, ident: str, now: datetime, *, actor: str | None
     if ret.status == ReturnStatus.RECEIVED:
         db.session.rollback()
         return ret
+    _receive(ret, now)
+    if actor is not None:
+        audit.record(shop_id, actor, "return.received", now, target=ret.id)
+    db.session.commit()
+    log.info("return received", extra={"return": ret.id})
+    return ret
+
+
+def _receive(ret: Return, now: datetime) -> None:
+    """Mark an in-transit return received and approve its claim (the caller commits)."""
     ret.status = ReturnStatus.RECEIVED.value
     ret.received_at = now
     claim = claim_of(ret)
@@ -389,11 +405,6 @@ def receive_return(shop_id: str, ident: str, now: datetime, *, actor: str | None
         claim = claim_payouts.locked_claim(claim.id) or claim
         if claim.status == ClaimStatus.SUBMITTED:
             _approve_return_claim(claim, ret, now)
-    if actor is not None:
-        audit.record(shop_id, actor, "return.received", now, target=ret.id)
-    db.session.commit()
-    log.info("return received", extra={"return": ret.id})
-    return ret
 
 
 def flag_return(shop_id: str, ident: str, reason: FlagReason, now: datetime, *, actor: str) -> Return:
@@ -447,15 +458,47 @@ def lift_block(shop_id: str, email: str, now: datetime, *, actor: str) -> None:
     db.session.commit()
 
 
-def return_tracking_delivered(shop_id: str, tracking_number: str, now: datetime) -> Return | None:
-    """A carrier or platform says the parcel with this tracking number was delivered back: receive its
-    return (the caller commits through receive_return)."""
-    ret = db.session.scalars(
-        select(Return).where(Return.shop_id == shop_id, Return.tracking_number == tracking_number).limit(1)
-    ).first()
+def note_platform_return(shop: Shop, fact: ReturnNoted, now: datetime) -> str:
+    """A returns webhook: remember the return's order; open the return when the payload carries its tracking
+    (the caller, the delivery's transaction, commits). Answers the delivery's outcome."""
+    noted = db.session.get(PlatformReturn, (shop.id, fact.return_ref))
+    if fact.order_id and noted is None:
+        db.session.add(PlatformReturn(shop_id=shop.id, return_ref=fact.return_ref, order_id=fact.order_id))
+    order_id = fact.order_id or (noted.order_id if noted else None)
+    if _existing(shop.id, fact.return_ref) is not None:
+        return "return_known"
+    if not fact.tracking_number:
+        return "ignored_no_tracking"
+    if order_id is None:
+        return "return_order_unknown"
+    request = ReturnRequest(
+        return_ref=fact.return_ref,
+        order_id=order_id,
+        carrier=fact.carrier,
+        tracking_number=fact.tracking_number,
+        label_cost=fact.label_cost or 0,
+        source="platform",
+    )
+    try:
+        opened = _open_return(shop, request, now)
+    except ReturnOrderNotFoundError:
+        return "order_unknown"
+    except OrderNotShippedError:
+        return "order_not_shipped"
+    except ValidationFailedError:
+        return "return_invalid"
+    return "return_opened" if opened.ret.uncovered_reason is None else f"return_uncovered:{opened.ret.uncovered_reason}"
+
+
+def platform_return_delivered(shop_id: str, return_ref: str, now: datetime) -> str:
+    """returns/close or returns/process: the return came back; receive it (the caller commits)."""
+    ret = _existing(shop_id, return_ref)
     if ret is None:
-        return None
-    return receive_return(shop_id, ret.id, now)
+        return "unknown_return"
+    if ret.status != ReturnStatus.IN_TRANSIT:
+        return f"return_{ret.status}"
+    _receive(ret, now)
+    return "return_received"
 
 
 def overdue_return_claims(shop_id: str, now: datetime, pay_within_hours: int) -> int:
