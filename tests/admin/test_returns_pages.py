@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from plugin.extensions import db
-from plugin.models import AuditEntry, BlockedShopper, Claim
+from plugin.models import AuditEntry, BlockedShopper, Claim, Return, utcnow
 from tests.admin_helpers import make_user, post_form, sign_in
 from tests.claim_helpers import EMAIL
+from tests.conftest import bearer
 from tests.return_helpers import enable_returns, make_returns_covered_order, open_return
 
 
@@ -53,3 +56,22 @@ def test_staff_see_returns_flag_one_and_lift_the_block(app, client, shop):
         assert actions[-2:] == ["return.flagged", "blocked_shopper.lifted"]
     nav = client.get("/admin/").get_data(as_text=True)
     assert 'href="/admin/returns"' in nav and 'href="/admin/blocked-shoppers"' in nav
+
+
+def test_a_return_claim_unpaid_past_pay_within_hours_shows_as_overdue(app, client, shop):
+    make_returns_covered_order(app, client, shop)
+    enable_returns(client, shop, pay_within_hours=24)
+    ret = open_return(client, shop).get_json()
+    received = client.post(f"/api/v1/returns/{ret['id']}/received", json={}, headers=bearer(shop.keys.secret_key))
+    assert received.get_json()["claim"]["status"] == "approved"  # no Stripe key: paid another way, later
+    sign_in(client, make_user(app, shop.shop.id, "owner@jade.example"))
+    claim_path = f"/admin/claims/{ret['claim']['id']}"
+    assert 'id="return-overdue"' not in client.get(claim_path).get_data(as_text=True)
+    with app.app_context():
+        row = db.session.get(Return, ret["id"])
+        assert row is not None
+        row.received_at = utcnow() - timedelta(hours=25)
+        db.session.commit()
+    page = client.get(claim_path).get_data(as_text=True)
+    assert 'id="return-overdue"' in page and "1ZRETURN1" in page
+    assert 'id="overdue"' in client.get("/admin/returns").get_data(as_text=True)
