@@ -17,6 +17,7 @@ from plugin.admin.list_words import word
 from plugin.admin.listing import Order, Segment, chained_page, choice_arg, cursor_arg, limit_arg, text_arg
 from plugin.admin.posted import posted, refuse
 from plugin.domain.returns import FlagReason, ReturnRules, ReturnStatus
+from plugin.domain.untrusted_text import is_clean
 from plugin.errors import ApiError, NotFoundError
 from plugin.models import Claim, Return, utcnow
 from plugin.services import returns as service
@@ -129,7 +130,7 @@ def blocked_shopper_lift() -> ResponseReturnValue:
     """Lift a shopper's block: their next returns are covered again."""
     shop = access.current_shop()
     email = posted("email", 320)
-    if not email:
+    if not email or len(email) > 320 or not is_clean(email):
         refuse()
     try:
         service.lift_block(shop.id, email, utcnow(), actor=access.actor())
