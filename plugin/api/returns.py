@@ -30,6 +30,7 @@ blocked_bp = Blueprint(
 )
 
 RETURN_STATUSES = [status.value for status in ReturnStatus]
+BLOCKED_PAGE = 100
 
 
 class ReturnItemSchema(Schema):
@@ -217,8 +218,12 @@ def flag(data: dict[str, Any], return_id: str) -> dict[str, Any]:
 @blocked_bp.documents_errors(401, 403)
 def blocked_index() -> dict[str, Any]:
     """The shoppers whose return cover is blocked, newest first (at most 100)."""
-    rows = service.list_blocked(current_snapshot().id)
-    return {"object": "list", "data": [blocked_body(row) for row in rows], "has_more": False}
+    rows = service.list_blocked(current_snapshot().id, limit=BLOCKED_PAGE + 1)
+    return {
+        "object": "list",
+        "data": [blocked_body(row) for row in rows[:BLOCKED_PAGE]],
+        "has_more": len(rows) > BLOCKED_PAGE,
+    }
 
 
 @blocked_bp.route("/<email>", methods=["DELETE"])
