@@ -749,3 +749,15 @@ class PerformanceTierChange(Model):
     loss_ratio: Mapped[str | None] = mapped_column(String(24), nullable=True)
     return_rate: Mapped[str | None] = mapped_column(String(24), nullable=True)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PlatformReturn(Model):
+    """A return the store platform told of (returns/request, returns/approve): which order it is for, so that the
+    reverse delivery that later carries its tracking (naming only the return) can open it."""
+
+    __tablename__ = "platform_returns"
+
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True)
+    return_ref: Mapped[str] = mapped_column(String(255), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

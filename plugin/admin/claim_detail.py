@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import render_template, request
@@ -24,11 +24,13 @@ from plugin.admin.blueprint import bp
 from plugin.api.claim_dossier import dossier_response
 from plugin.api.uploads import evidence_attachment
 from plugin.domain.claims import OPEN_STATUSES, ClaimStatus, Resolution
+from plugin.domain.returns import ReturnRules
 from plugin.errors import NotFoundError
 from plugin.extensions import db
-from plugin.models import AuditEntry, Claim, Evidence, utcnow
+from plugin.models import AuditEntry, Claim, Evidence, Return, Shop, utcnow
 from plugin.services import claim_payouts, dossier
 from plugin.services import claims as service
+from plugin.services.settings import effective_settings
 from plugin.services.shipment_evidence import get_packing_evidence
 
 AUDIT_ACTIONS = {
@@ -148,9 +150,26 @@ def render_claim(
             zone=words.zone_of(shop),
             recovery_statuses=claim_payouts.RECOVERY_STATUSES,
             safe_link=_safe_link,
+            ret=_return_of(claim, shop),
         ),
         status,
     )
+
+
+def _return_of(claim: Claim, shop: Shop) -> dict[str, Any] | None:
+    """A return claim's return, and whether its payout is overdue (unpaid pay_within_hours after receipt)."""
+    if claim.return_id is None:
+        return None
+    ret = db.session.get(Return, claim.return_id)
+    if ret is None or ret.shop_id != shop.id:
+        return None
+    hours = ReturnRules.of(effective_settings(shop)["coverage"]["returns"]).pay_within_hours
+    overdue = (
+        claim.status == "approved"
+        and ret.received_at is not None
+        and ret.received_at <= utcnow() - timedelta(hours=hours)
+    )
+    return {"row": ret, "overdue": overdue, "hours": hours}
 
 
 def _safe_link(url: str | None) -> str | None:

@@ -31,6 +31,7 @@ TYPES = {
     "damaged": lazy_gettext("Damaged"),
     "delayed": lazy_gettext("Delayed"),
     "missing_items": lazy_gettext("Missing items"),
+    "return_shipping": lazy_gettext("Return shipping"),
 }
 # A signal's name and what it means; the claim's own detail says what it rests on.
 SIGNALS = {

@@ -39,6 +39,9 @@ WORDS = {
     "in_transit": lazy_gettext("In transit"),
     "delivered": lazy_gettext("Parcel delivered"),
     "failure": lazy_gettext("Delivery failed"),
+    # returns
+    "received": lazy_gettext("Received"),
+    "flagged": lazy_gettext("Flagged"),
     # webhook sources
     "stripe": lazy_gettext("Stripe"),
     "platform": lazy_gettext("Store platform"),

@@ -20,6 +20,7 @@ def register(app: Flask) -> None:
         protections,
         quotes,
         reports,
+        returns,
         settings,
         shipment_evidence,
         shipments,
@@ -35,6 +36,8 @@ def register(app: Flask) -> None:
     api.register_blueprint(shipment_evidence.bp)
     api.register_blueprint(reports.bp)
     api.register_blueprint(badge.bp)
+    api.register_blueprint(returns.bp)
+    api.register_blueprint(returns.blocked_bp)
     from plugin.api import cors
 
     cors.init_app(app)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from plugin.api.protections import PageQuery
-from plugin.domain.claims import ClaimStatus, ClaimType, Resolution
+from plugin.domain.claims import FILED_TYPES, ClaimStatus, ClaimType, Resolution
 from plugin.schemas import (
     MAX_AMOUNT,
     MAX_QUANTITY,
@@ -17,6 +17,8 @@ from plugin.schemas import (
 )
 
 CLAIM_TYPES = [kind.value for kind in ClaimType]
+# What a claim may be filed as: a return_shipping claim is opened only by a return (POST /api/v1/returns).
+FILED_CLAIM_TYPES = [kind.value for kind in FILED_TYPES]
 CLAIM_STATUSES = [status.value for status in ClaimStatus]
 MAX_DESCRIPTION = 5000
 MAX_MESSAGE = 5000
@@ -32,7 +34,7 @@ class ClaimRequestSchema(Schema):
 
     order_id = ExternalId(required=True, metadata={"description": "The order number; a leading # is ignored."})
     email = Text(required=True, validate=validate.Length(min=3, max=320))
-    type = Text(required=True, validate=validate.OneOf(CLAIM_TYPES))
+    type = Text(required=True, validate=validate.OneOf(FILED_CLAIM_TYPES))
     description = Text(load_default=None, allow_none=True, validate=validate.Length(max=MAX_DESCRIPTION))
     shipment_id = ExternalId(
         load_default=None,

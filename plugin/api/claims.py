@@ -26,7 +26,7 @@ from plugin.api.claim_schemas import (
 )
 from plugin.api.uploads import evidence_attachment, read_data_and_files
 from plugin.auth import KeyKind, current_shop, current_snapshot, require_key
-from plugin.domain.claims import AffectedItem, ClaimType, Resolution
+from plugin.domain.claims import FILED_TYPES, AffectedItem, ClaimType, Resolution
 from plugin.errors import ValidationFailedError
 from plugin.models import utcnow
 from plugin.services import claims as service
@@ -48,7 +48,7 @@ _MULTIPART_CLAIM = {
     "properties": {
         "order_id": {"type": "string"},
         "email": {"type": "string"},
-        "type": {"type": "string", "enum": [kind.value for kind in ClaimType]},
+        "type": {"type": "string", "enum": [kind.value for kind in FILED_TYPES]},
         "description": {"type": "string"},
         "shipment_id": {"type": "string"},
         "items": {"type": "string", "description": 'JSON text: [{"sku": "A1", "quantity": 1}]'},

@@ -25,6 +25,11 @@ class ClaimType(StrEnum):
     DAMAGED = "damaged"
     DELAYED = "delayed"
     MISSING_ITEMS = "missing_items"
+    RETURN_SHIPPING = "return_shipping"  # the return cover pays a return's label; opened only by a return
+
+
+# The types a shopper (portal) or the claims API may file; a return_shipping claim comes only from a return.
+FILED_TYPES = tuple(kind for kind in ClaimType if kind is not ClaimType.RETURN_SHIPPING)
 
 
 class ClaimStatus(StrEnum):
@@ -62,7 +67,8 @@ _ALLOWED: dict[ClaimStatus, frozenset[ClaimStatus]] = {
     ),
     # paid: the refund succeeded or money went out another way; reshipped: the merchant recorded the
     # replacement (an approved refund that failed may be settled by reshipping instead).
-    ClaimStatus.APPROVED: frozenset({ClaimStatus.PAID, ClaimStatus.RESHIPPED}),
+    # denied: a return flagged (swapped, empty) while its refund was still only queued.
+    ClaimStatus.APPROVED: frozenset({ClaimStatus.PAID, ClaimStatus.RESHIPPED, ClaimStatus.DENIED}),
     ClaimStatus.PAID: frozenset({ClaimStatus.APPROVED}),  # Stripe's refund.failed after it looked paid
     ClaimStatus.DENIED: frozenset(),
     ClaimStatus.RESHIPPED: frozenset(),

@@ -82,7 +82,10 @@ def refund_claim(job: JobView, ctx: Any) -> None:
     api = _refund_client(ctx, shop)
     intent, charge = payment.payment_intent, payment.charge_id
     amount, key, generation = int(claim.approved_amount or 0), refund_key(claim), claim.refund_generation
-    metadata = {"claim_id": claim.id, "order_id": claim.order_id, "claim_refund_key": key}
+    # sp_claim (or sp_return for a return's label): the plugin's own refund, which never voids a protection.
+    metadata = {"claim_id": claim.id, "order_id": claim.order_id, "claim_refund_key": key, "sp_claim": claim.id}
+    if claim.return_id is not None:
+        metadata["sp_return"] = claim.return_id
     claim_id = claim.id
     claim.refund_status = "sending"  # from here mark-paid is refused: the refund may exist at Stripe
     db.session.commit()

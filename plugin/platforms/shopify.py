@@ -73,7 +73,32 @@ class OrderRefunded:
     refunded: tuple[tuple[str, int], ...]
 
 
-PlatformFact = ShipmentRequest | ShipmentChanged | TrackingUpdate | OrderCancelled | OrderRefunded
+@dataclass(frozen=True, slots=True)
+class ReturnNoted:
+    """The platform told of a return (returns/request, returns/approve, returns/update): its order, and the
+    return's tracking when the payload carries it (then the return opens, as POST /api/v1/returns would)."""
+
+    return_ref: str
+    order_id: str | None
+    carrier: str | None = None
+    tracking_number: str | None = None
+    label_cost: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnDelivered:
+    """The return came back to the merchant (returns/close, returns/process): its label is paid back."""
+
+    return_ref: str
+
+
+PlatformFact = (
+    ShipmentRequest | ShipmentChanged | TrackingUpdate | OrderCancelled | OrderRefunded | ReturnNoted | ReturnDelivered
+)
+
+# Shopify's returns topics: those that name a return and its order, those that mean the parcel came back.
+RETURN_TOPICS = frozenset({"returns/request", "returns/approve", "returns/update"})
+RETURN_DELIVERED_TOPICS = frozenset({"returns/close", "returns/process"})
 
 
 # What the shipment columns hold; a signed payload's longer values are kept readable, cut with an ellipsis.
@@ -265,6 +290,11 @@ def translate(
             message=_text(payload.get("message"), MESSAGE_LIMIT),
             location=place or None,
         )
+    if topic in RETURN_TOPICS or topic == "reverse_deliveries/attach_deliverable":
+        return _return_noted(topic, payload, currency, exponent)
+    if topic in RETURN_DELIVERED_TOPICS:
+        return_ref = _ref(payload.get("id"))
+        return ReturnDelivered(return_ref) if return_ref else None
     if topic == "orders/cancelled":
         order_id = _ref(payload.get("id"))
         return OrderCancelled(order_id) if order_id else None
@@ -284,3 +314,47 @@ def translate(
                 refunded.append((_sku(line.get("sku"), entry.get("line_item_id")), quantity))
         return OrderRefunded(order_id, tuple(refunded))
     return None
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _deliverable(payload: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The reverse delivery's shipping deliverable: the payload's own (attach_deliverable), else that of the
+    return's first reverse delivery that has one."""
+    own = _mapping(payload.get("shipping_deliverable")) or _mapping(payload.get("deliverable"))
+    if own:
+        return own
+    deliveries = payload.get("reverse_deliveries")
+    for delivery in deliveries if isinstance(deliveries, list) else []:
+        found = _mapping(_mapping(delivery).get("shipping_deliverable")) or _mapping(
+            _mapping(delivery).get("deliverable")
+        )
+        if found:
+            return found
+    return {}
+
+
+def _return_noted(topic: str, payload: Mapping[str, Any], currency: str, exponent: int) -> ReturnNoted | None:
+    if topic == "reverse_deliveries/attach_deliverable":
+        return_ref, order_id = _ref(_mapping(payload.get("return")).get("id")), None
+    else:
+        return_ref = _ref(payload.get("id"))
+        order_id = _ref(_mapping(payload.get("order")).get("id")) or _ref(payload.get("order_id"))
+    if not return_ref:
+        return None
+    deliverable = _deliverable(payload)
+    tracking = _mapping(deliverable.get("tracking"))
+    number = _text(tracking.get("tracking_number"), TRACKING_NUMBER_LIMIT) or _text(
+        tracking.get("number"), TRACKING_NUMBER_LIMIT
+    )
+    carrier = _text(tracking.get("carrier_name"), CARRIER_LIMIT) or _text(tracking.get("company"), CARRIER_LIMIT)
+    label = _mapping(deliverable.get("label"))
+    cost = label.get("price") if label.get("price") is not None else label.get("cost")
+    label_cost: int | None = None
+    if isinstance(cost, Mapping):
+        label_cost = _price({"price_set": {"shop_money": cost}}, currency, exponent)
+    elif cost is not None:
+        label_cost = _price({"price": cost}, currency, exponent)
+    return ReturnNoted(return_ref, order_id, carrier, number, label_cost)

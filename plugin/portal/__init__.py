@@ -31,7 +31,7 @@ from werkzeug.wrappers import Response
 
 from plugin.api.uploads import MAX_FORM_FIELD_BYTES, UPLOAD_BODY_LIMIT
 from plugin.claim_links import status_path, verify_status_token
-from plugin.domain.claims import AffectedItem, ClaimType
+from plugin.domain.claims import FILED_TYPES, AffectedItem, ClaimType
 from plugin.domain.untrusted_text import is_clean
 from plugin.errors import ApiError, NotFoundError, RateLimitedError, ValidationFailedError
 from plugin.extensions import db
@@ -260,7 +260,7 @@ def _parcel_rows(found: FoundOrder) -> list[dict[str, Any]]:
 
 
 def _claim_types(shop: Shop) -> list[str]:
-    types = [kind.value for kind in ClaimType]
+    types = [kind.value for kind in FILED_TYPES]  # a return_shipping claim comes only from a return
     if effective_settings(shop)["claims"]["delay_compensation"] <= 0:
         types.remove(ClaimType.DELAYED.value)  # the shop pays nothing for late parcels: not offered at all
     return types

@@ -26,6 +26,8 @@ CLAIM_TYPES = {
     "damaged": lazy_gettext("Something arrived damaged"),
     "delayed": lazy_gettext("It is very late"),
     "missing_items": lazy_gettext("Items are missing from the parcel"),
+    # Shown on a claim's status page only: never offered on the claim form (a return opens it).
+    "return_shipping": lazy_gettext("Return shipping paid back"),
 }
 STATUSES = {
     "submitted": lazy_gettext("Received: waiting for review"),

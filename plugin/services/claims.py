@@ -210,7 +210,8 @@ def _check_covered(order: FoundOrder, shipment: Shipment, scope: str) -> None:
 
 
 def _existing_claim(shipment: Shipment) -> str | None:
-    return db.session.scalar(select(Claim.id).where(Claim.shipment_id == shipment.id))
+    # One claim per parcel; a return's claim (return_shipping) stands beside it and is not counted.
+    return db.session.scalar(select(Claim.id).where(Claim.shipment_id == shipment.id, Claim.return_id.is_(None)))
 
 
 def _serialise_customer(shop_id: str, email: str) -> None:
@@ -226,7 +227,12 @@ def _recent_claims(shop_id: str, email: str, since: datetime) -> list[str]:
     return list(
         db.session.scalars(
             select(Claim.id)
-            .where(Claim.shop_id == shop_id, Claim.email == email, Claim.created_at >= since)
+            .where(
+                Claim.shop_id == shop_id,
+                Claim.email == email,
+                Claim.created_at >= since,
+                Claim.return_id.is_(None),  # return claims do not count toward max_claims_per_customer
+            )
             .order_by(Claim.created_at)
         )
     )
@@ -238,7 +244,12 @@ def _claims_at_address(shop_id: str, address_key: str | None, email: str) -> lis
     return list(
         db.session.scalars(
             select(Claim.id)
-            .where(Claim.shop_id == shop_id, Claim.address_key == address_key, Claim.email != email)
+            .where(
+                Claim.shop_id == shop_id,
+                Claim.address_key == address_key,
+                Claim.email != email,
+                Claim.return_id.is_(None),
+            )
             .order_by(Claim.created_at)
             .limit(5)
         )

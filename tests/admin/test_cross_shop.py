@@ -17,18 +17,29 @@ from plugin.models import Shop
 from tests.admin_helpers import csrf_token, make_user
 from tests.claim_helpers import claim_with_files, photo, shipped_order, track
 from tests.claim_helpers import days_ago as ago
+from tests.conftest import bearer
+from tests.return_helpers import enable_returns, make_returns_covered_order, open_return
 
 
 @pytest.fixture()
 def other_shop(app: Flask, client: FlaskClient, new_shop):
     """Another shop with one of everything: a paid protection, a parcel and its policy, a claim with a photo,
-    jobs, a user, an outbound endpoint, webhook deliveries, audit entries."""
+    jobs, a user, an outbound endpoint, webhook deliveries, audit entries, returns and a blocked shopper."""
     other = new_shop("Other House")
     shipped_order(client, other, shipped_days_ago=5)
     track(app, "ful_1001_1", "delivered", ago(1))
     answer = claim_with_files(client, other, [(photo(), "broken.jpg")])
     assert answer.status_code in (200, 201, 202), answer.get_json()
     make_user(app, other.shop.id, "owner@other.example")
+    # A covered return with its claim, and another flagged (its shopper blocked).
+    make_returns_covered_order(app, client, other, order_id="1002")
+    enable_returns(client, other)
+    assert open_return(client, other, order_id="1002").status_code == 201
+    flagged = open_return(client, other, order_id="1002", return_id="R-2", tracking_number="1ZR2").get_json()
+    answer = client.post(
+        f"/api/v1/returns/{flagged['id']}/flag", json={"reason": "empty"}, headers=bearer(other.keys.secret_key)
+    )
+    assert answer.status_code == 200, answer.get_json()
     return other
 
 

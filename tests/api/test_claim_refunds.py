@@ -79,7 +79,12 @@ def test_a_lost_answer_is_repeated_with_the_same_key_and_refunds_once(app, clien
     assert [r.idempotency_key for r in double.requests] == [key, key]
     assert len(double.refunds) == 1 and double.refunded("pi_1001") == 50000
     [refund] = double.refunds.values()
-    assert refund["metadata"] == {"claim_id": approved["id"], "order_id": "1001", "claim_refund_key": key}
+    assert refund["metadata"] == {
+        "claim_id": approved["id"],
+        "order_id": "1001",
+        "claim_refund_key": key,
+        "sp_claim": approved["id"],
+    }
     assert double.requests[0].form["payment_intent"] == "pi_1001"
     assert double.requests[0].authorization == f"Bearer {API_KEY}"
     assert seen_while_sending[0] == (409, "refund_in_progress")
