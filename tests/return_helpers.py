@@ -1,20 +1,15 @@
 """Orders whose protection carries the return cover, and returns opened on them through the API.
 
-`make_returns_covered_order` records the protected payment the normal way (the Stripe webhook), ships it, then
-sets the return cover on the Protection directly: the one place to switch to the end-to-end quote path once
-quotes price the return cover.
+`make_returns_covered_order` goes the whole way a shopper does: a quote that bundles the return cover, the protected
+payment through the Stripe webhook, then the shipment.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from plugin.extensions import db
-from plugin.models import Protection
 from tests.claim_helpers import shipped_order
 from tests.conftest import bearer
-
-RETURNS_PREMIUM = 300  # what the return cover's part of the price is said to be
 
 
 def enable_returns(client, shop, **returns: Any) -> None:
@@ -25,16 +20,17 @@ def enable_returns(client, shop, **returns: Any) -> None:
 
 
 def make_returns_covered_order(app, client, shop, order_id: str = "1001", **kwargs: Any) -> dict[str, Any]:
-    """A protected, shipped order whose protection was bought with the return cover; the protection."""
+    """A protected, shipped order bought with a quote that bundles the return cover; the protection. The return
+    cover is switched on for the purchase, and left as it was found afterwards."""
+    headers = bearer(shop.keys.secret_key)
+    was_on = client.get("/api/v1/settings", headers=headers).get_json()["coverage"]["returns"]["enabled"]
+    if not was_on:
+        enable_returns(client, shop)
     protection = shipped_order(client, shop, order_id, **kwargs)
-    with app.app_context():
-        row = db.session.get(Protection, protection["id"])
-        assert row is not None
-        row.covers_returns = True
-        row.returns_premium_amount = RETURNS_PREMIUM
-        row.returns_customer_price_amount = RETURNS_PREMIUM
-        row.returns_merchant_contribution_amount = 0
-        db.session.commit()
+    if not was_on:
+        body = {"coverage": {"returns": {"enabled": False}}}
+        assert client.patch("/api/v1/settings", json=body, headers=headers).status_code == 200
+    assert [coverage["type"] for coverage in protection["coverages"]] == ["shipping", "returns"]
     return protection
 
 
