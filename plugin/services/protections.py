@@ -44,6 +44,16 @@ class ProtectionPage:
     related: OrderRelations
 
 
+def latest_protection(shop_id: str, order_id: str) -> Protection | None:
+    """The order's newest protection (an order paid twice has several), whatever its status."""
+    return db.session.scalars(
+        select(Protection)
+        .where(Protection.shop_id == shop_id, Protection.order_id == order_id)
+        .order_by(Protection.created_at.desc())
+        .limit(1)
+    ).first()
+
+
 def order_relations(shop_id: str, protections: list[Protection]) -> OrderRelations:
     """The shipments, policies and consents of these protections' orders, one query per relation."""
     orders = sorted({p.order_id for p in protections if p.order_id})

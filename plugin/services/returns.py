@@ -37,6 +37,7 @@ from plugin.platforms.shopify import ReturnNoted
 from plugin.services import audit, claim_events, claim_payouts
 from plugin.services.claims import normalise_email, normalise_order_number
 from plugin.services.paging import fetch_page, page_window
+from plugin.services.protections import latest_protection
 from plugin.services.settings import effective_settings
 
 log = logging.getLogger(__name__)
@@ -91,15 +92,6 @@ class ReturnRequest:
 class OpenedReturn:
     ret: Return
     created: bool
-
-
-def _latest_protection(shop_id: str, order_id: str) -> Protection | None:
-    return db.session.scalars(
-        select(Protection)
-        .where(Protection.shop_id == shop_id, Protection.order_id == order_id)
-        .order_by(Protection.created_at.desc())
-        .limit(1)
-    ).first()
 
 
 def _latest_payment(shop_id: str, order_id: str) -> Payment | None:
@@ -174,7 +166,7 @@ def open_return(shop: Shop, request: ReturnRequest, now: datetime) -> OpenedRetu
 
 def _open_return(shop: Shop, request: ReturnRequest, now: datetime) -> OpenedReturn:
     order_id = normalise_order_number(request.order_id)
-    protection = _latest_protection(shop.id, order_id)
+    protection = latest_protection(shop.id, order_id)
     payment = _latest_payment(shop.id, order_id) or (protection.payment if protection else None)
     currency = (request.currency or (protection.currency if protection else None) or shop.currency).upper()
     repeat = _repeat(shop.id, request, currency)

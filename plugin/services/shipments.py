@@ -24,6 +24,7 @@ from plugin.errors import ConflictError
 from plugin.extensions import db
 from plugin.models import Payment, Policy, Protection, Shipment, Shop, TrackingEvent
 from plugin.services.policies import enqueue_bind, order_policies, request_cancellation
+from plugin.services.protections import latest_protection
 from plugin.services.settings import effective_settings
 
 SELF_INSURED = "self_insured"  # the merchant's own cover (plugin/insurers/self_insured.py)
@@ -87,15 +88,6 @@ def items_value(items: Sequence[ShipmentItem] | None) -> int | None:
     if not items or any(price is None for price in prices):
         return None
     return sum((price or 0) * item.quantity for price, item in zip(prices, items, strict=True))
-
-
-def _active_protection(shop_id: str, order_id: str) -> Protection | None:
-    return db.session.scalars(
-        select(Protection)
-        .where(Protection.shop_id == shop_id, Protection.order_id == order_id)
-        .order_by(Protection.created_at.desc())
-        .limit(1)
-    ).first()
 
 
 def _already_insured(shop_id: str, order_id: str) -> int:
@@ -180,7 +172,7 @@ def add_shipment(shop: Shop, request: ShipmentRequest, now: datetime) -> Recorde
 
     value_of_items = items_value(request.items)
     settings = effective_settings(shop)
-    protection = _active_protection(shop.id, request.order_id)
+    protection = latest_protection(shop.id, request.order_id)
     value, reason = _policy_plan(shop, settings, request.order_id, value_of_items, protection)
     covered = protection is not None and protection.status == "active"
     # A parcel belongs to the order's protection, even an inactive one, except when all_orders scope insures

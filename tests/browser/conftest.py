@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
+from plugin.cli import ensure_demo_shop
+from plugin.extensions import db
+
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -57,6 +60,16 @@ def live_server(app) -> Iterator[str]:
     finally:
         server.shutdown()
         app.config["DEMO"] = False
+
+
+@pytest.fixture()
+def demo(app):
+    """The demo shop: (shop id, publishable key, secret key)."""
+    with app.app_context():
+        shop, publishable, secret = ensure_demo_shop()
+        shop_id = shop.id
+        db.session.remove()
+    return shop_id, publishable, secret
 
 
 @pytest.fixture()

@@ -5,25 +5,12 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from playwright.sync_api import expect
 
-from plugin.cli import ensure_demo_shop
-from plugin.extensions import db
 from tests.conftest import bearer
 
 ITEMS = "shipping-protection-badge li"
 LINK = "shipping-protection-badge a"
-
-
-@pytest.fixture()
-def demo(app):
-    """The demo shop: (shop id, publishable key, secret key)."""
-    with app.app_context():
-        shop, publishable, secret = ensure_demo_shop()
-        shop_id = shop.id
-        db.session.remove()
-    return shop_id, publishable, secret
 
 
 def badge_state(page) -> dict:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_widget import CHECKBOX, PRICE, demo, record_events  # noqa: F401 - fixture
+from tests.browser.test_widget import CHECKBOX, PRICE, record_events
 from tests.conftest import bearer
 
 PHONE = {"width": 375, "height": 667}
@@ -33,7 +33,7 @@ def test_one_choice_for_both_coverages_at_phone_width(
     app,
     browser,
     live_server,
-    demo,  # noqa: F811 - the imported fixture
+    demo,
     lang,
     returns,
     title,

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from plugin.worker import Worker
-from tests.browser.test_widget import CHECKBOX, PRICE, demo  # noqa: F401 - the demo shop fixture
+from tests.browser.test_widget import PRICE
 
 PHONE = {"width": 390, "height": 844}
 CODES = ("bound", "active", "pending", "not_protected", "needs_review", "in_transit", "HTTP", "202", "409")
@@ -51,7 +51,7 @@ def pay_and_open_the_order(page, live_server, select: bool = True) -> None:
     page.wait_for_url("**/demo/orders/*")
 
 
-def test_no_sideways_scrolling_on_a_phone(phone, live_server, demo, artifacts):  # noqa: F811
+def test_no_sideways_scrolling_on_a_phone(phone, live_server, demo, artifacts):
     phone.goto(f"{live_server}/demo")
     phone.locator(PRICE).wait_for()
     assert_no_sideways_scrolling(phone)
@@ -63,7 +63,7 @@ def test_no_sideways_scrolling_on_a_phone(phone, live_server, demo, artifacts): 
     phone.screenshot(path=str(artifacts / "demo-order-390.png"), full_page=True)
 
 
-def test_the_order_page_speaks_in_words(page, live_server, demo, worker):  # noqa: F811
+def test_the_order_page_speaks_in_words(page, live_server, demo, worker):
     pay_and_open_the_order(page, live_server)
     expect(page.locator("#protection-status")).to_have_text("Protected")
     page.click("#ship")
@@ -76,14 +76,14 @@ def test_the_order_page_speaks_in_words(page, live_server, demo, worker):  # noq
     assert not [code for code in CODES if re.search(rf"\b{code}\b", shown)], shown
 
 
-def test_an_unprotected_order_says_so_in_words(page, live_server, demo):  # noqa: F811
+def test_an_unprotected_order_says_so_in_words(page, live_server, demo):
     pay_and_open_the_order(page, live_server, select=False)
     expect(page.locator("#protection-status")).to_have_text("Not protected (yet)")
     page.click("#ship")
     expect(page.locator("tr.parcel td").nth(2)).to_have_text("Not protected")
 
 
-def test_ship_is_disabled_once_everything_has_shipped(app, page, live_server, demo):  # noqa: F811
+def test_ship_is_disabled_once_everything_has_shipped(app, page, live_server, demo):
     pay_and_open_the_order(page, live_server)
     ship = page.locator("#ship")
     expect(ship).to_be_enabled()
@@ -103,7 +103,7 @@ def test_ship_is_disabled_once_everything_has_shipped(app, page, live_server, de
 
 
 @pytest.mark.parametrize(("typed", "cents"), [("1,200.00", 120000), ("1200", 120000), ("12,5", 1250), ("0.29", 29)])
-def test_a_typed_price_is_read_as_written(page, live_server, demo, typed, cents):  # noqa: F811
+def test_a_typed_price_is_read_as_written(page, live_server, demo, typed, cents):
     page.goto(f"{live_server}/demo")
     page.locator(PRICE).wait_for()
     page.fill("tr[data-sku=PN-7] [name=quantity]", "0")
@@ -115,7 +115,7 @@ def test_a_typed_price_is_read_as_written(page, live_server, demo, typed, cents)
 
 
 @pytest.mark.parametrize("typed", ["1.200,00", "12.345", "abc", "1,20,0"])
-def test_an_unreadable_price_is_refused_with_a_message_never_zero(page, live_server, demo, typed):  # noqa: F811
+def test_an_unreadable_price_is_refused_with_a_message_never_zero(page, live_server, demo, typed):
     page.goto(f"{live_server}/demo")
     page.locator(PRICE).wait_for()
     quotes = []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.browser.test_widget import PRICE, demo  # noqa: F401 - the demo shop fixture
+from tests.browser.test_widget import PRICE
 
 
 def csp_violations(page) -> list[str]:
@@ -21,7 +21,7 @@ def test_swagger_ui_renders_the_api(page, live_server):
     assert not [m for m in messages if "Content Security Policy" in m or "Refused" in m], messages
 
 
-def test_the_demo_store_and_its_widget(page, live_server, demo):  # noqa: F811
+def test_the_demo_store_and_its_widget(page, live_server, demo):
     messages = csp_violations(page)
     response = page.goto(f"{live_server}/demo")
     assert "content-security-policy" in response.headers

@@ -8,22 +8,10 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from plugin.cli import ensure_demo_shop
-from plugin.extensions import db
 from tests.conftest import bearer
 
 CHECKBOX = "shipping-protection input[type=checkbox]"
 PRICE = "shipping-protection .price"
-
-
-@pytest.fixture()
-def demo(app):
-    """The demo shop: (shop id, publishable key, secret key)."""
-    with app.app_context():
-        shop, publishable, secret = ensure_demo_shop()
-        shop_id = shop.id
-        db.session.remove()
-    return shop_id, publishable, secret
 
 
 def record_events(page) -> None:
