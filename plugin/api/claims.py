@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any
 
 from flask import Response, jsonify
 from marshmallow import ValidationError
@@ -24,6 +22,7 @@ from plugin.api.claim_schemas import (
     MessageRequestSchema,
     MessageSchema,
 )
+from plugin.api.known import known
 from plugin.api.uploads import evidence_attachment, read_data_and_files
 from plugin.auth import KeyKind, current_shop, current_snapshot, require_key
 from plugin.domain.claims import FILED_TYPES, AffectedItem, ClaimType, Resolution
@@ -63,18 +62,7 @@ _MULTIPART_FILES = {
 }
 
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def known_claim(view: F) -> F:
-    """An unknown claim is a 404 before its body is read (as Stripe answers for an unknown object)."""
-
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        service.get_claim(current_snapshot().id, kwargs["claim_id"])
-        return view(*args, **kwargs)
-
-    return cast(F, wrapper)
+known_claim = known(service.get_claim, "claim_id")
 
 
 def _load(schema: Any, data: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from plugin.api.blueprint import Blueprint
 from plugin.api.claim_presenters import claim_body
 from plugin.api.claim_schemas import ClaimSchema
+from plugin.api.known import known
 from plugin.api.protections import PageQuery
 from plugin.auth import KeyKind, bearer_token, current_shop, current_snapshot, hash_key, require_key
 from plugin.crypto import mask
@@ -198,8 +199,12 @@ def received(return_id: str) -> dict[str, Any]:
     return return_body(service.receive_return(shop_id, return_id, utcnow(), actor=api_actor()))
 
 
+known_return = known(service.get_return, "return_id")
+
+
 @bp.route("/<return_id>/flag", methods=["POST"])
 @require_key(KeyKind.SECRET)
+@known_return
 @bp.arguments(FlagRequestSchema)
 @bp.response(200, ReturnSchema)
 @bp.documents_errors(400, 401, 403, 404, 409, 415, 422)
@@ -207,7 +212,6 @@ def flag(data: dict[str, Any], return_id: str) -> dict[str, Any]:
     """Swapped or empty: the claim is denied and the shopper's return cover blocked. After the refund went to
     Stripe it is a 409 `return_already_paid`."""
     shop_id = current_snapshot().id
-    service.get_return(shop_id, return_id)
     ret = service.flag_return(shop_id, return_id, FlagReason(data["reason"]), utcnow(), actor=api_actor())
     return return_body(ret)
 
