@@ -296,6 +296,14 @@ class Policy(Model):
 
     __tablename__ = "policies"
     __table_args__ = (
+        # The dashboard counts flagged parcels (carrier_excluded): few rows, so a partial index finds them at once.
+        Index(
+            "ix_policies_shop_id_flag",
+            "shop_id",
+            "flag",
+            sqlite_where=text("flag IS NOT NULL"),
+            postgresql_where=text("flag IS NOT NULL"),
+        ),
         UniqueConstraint("shipment_id"),
         Index("ix_policies_shop_id_order_id", "shop_id", "order_id"),
         # The reports: insurance cost by bind time, purchase success by creation.

@@ -38,6 +38,13 @@ def upgrade():
         batch_op.add_column(sa.Column("shipping_carrier", sa.String(length=100), nullable=True))
     with op.batch_alter_table("policies", schema=None) as batch_op:
         batch_op.add_column(sa.Column("flag", sa.String(length=40), nullable=True))
+        batch_op.create_index(
+            "ix_policies_shop_id_flag",
+            ["shop_id", "flag"],
+            unique=False,
+            sqlite_where=sa.text("flag IS NOT NULL"),
+            postgresql_where=sa.text("flag IS NOT NULL"),
+        )
 
     op.create_table(
         "returns",
@@ -121,6 +128,7 @@ def downgrade():
             batch_op.drop_index(name)
     op.drop_table("returns")
     with op.batch_alter_table("policies", schema=None) as batch_op:
+        batch_op.drop_index("ix_policies_shop_id_flag")
         batch_op.drop_column("flag")
     with op.batch_alter_table("protections", schema=None) as batch_op:
         for name in ("shipping_carrier", "returns_rate_tier", "rate_tier", *reversed(_PROTECTION_AMOUNTS)):

@@ -22,6 +22,7 @@ from plugin.extensions import db
 from tests.list_helpers import add_delivery, add_endpoint, add_event, add_job, add_protection, add_shipment, at
 
 SINCE, UNTIL = datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 30, tzinfo=UTC)
+BLOAT_ROUNDS = 60
 LIST_TABLES = {"protections", "shipments", "policies", "jobs", "webhook_deliveries", "webhook_events"}
 
 
@@ -63,7 +64,12 @@ def on_postgres(app: Flask, database_url: str, shop) -> str:
     for n in range(30):  # deliveries are many, one event's few: the subject is what narrows a search
         add_event(app, sid, "policy.failed", at(n), endpoint, status="failed" if n == 0 else "succeeded")
     with app.app_context():
+        # Old row versions, as a busy database has: on a table of a page or two the planner rightly reads the shop's
+        # few rows and filters them, which says nothing of a large shop (the suite's earlier tests leave the same).
         for table in sorted(LIST_TABLES):
+            for _ in range(BLOAT_ROUNDS):
+                db.session.execute(text(f"UPDATE {table} SET shop_id = shop_id"))  # noqa: S608 - our table names
+            db.session.commit()
             db.session.execute(text(f"ANALYZE {table}"))
         db.session.commit()
     return sid
@@ -95,7 +101,7 @@ def _cases(shop_id: str) -> list[tuple[str, list[Segment], tuple[str, ...], bool
         ("shipments days", shipments_list(shop_id, ShipmentFilters(**days)), ("created_at",), False),
         (
             "shipments search",
-            shipments_list(shop_id, ShipmentFilters(search="1Z123")),
+            shipments_list(shop_id, ShipmentFilters(search="QX9Z81")),
             ("order_id", "tracking_number", "shipment_ref"),
             True,
         ),
