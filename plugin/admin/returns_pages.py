@@ -20,6 +20,7 @@ from plugin.domain.returns import FlagReason, ReturnRules, ReturnStatus
 from plugin.domain.untrusted_text import is_clean
 from plugin.errors import ApiError, NotFoundError
 from plugin.models import Claim, Return, utcnow
+from plugin.services import blocked_shoppers as blocking
 from plugin.services import returns as service
 from plugin.services.claims import normalise_order_number
 from plugin.services.settings import effective_settings
@@ -118,7 +119,7 @@ def blocked_shoppers() -> ResponseReturnValue:
         "admin/blocked_shoppers.html",
         shop=shop,
         title=lazy_gettext("Blocked shoppers"),
-        rows=service.list_blocked(shop.id, limit=200, search=search),
+        rows=blocking.list_blocked(shop.id, limit=200, search=search),
         filters={"q": request.args.get("q", "")},
         reasons=FLAG_WORDS,
         fmt=Formats(zone_of(shop)),
@@ -133,7 +134,7 @@ def blocked_shopper_lift() -> ResponseReturnValue:
     if not email or len(email) > 320 or not is_clean(email):
         refuse()
     try:
-        service.lift_block(shop.id, email, utcnow(), actor=access.actor())
+        blocking.lift_block(shop.id, email, utcnow(), actor=access.actor())
     except NotFoundError:
         refuse(gettext("This shopper is not blocked."), 404)
     flash(gettext("The block on %(email)s is lifted.", email=email.lower()))

@@ -19,6 +19,7 @@ from plugin.domain.returns import FlagReason, ReturnStatus, UncoveredReason
 from plugin.extensions import db
 from plugin.models import ApiKey, BlockedShopper, Return, rfc3339, utcnow
 from plugin.schemas import MAX_QUANTITY, CurrencyCode, ExternalId, ListSchema, MinorUnits, StrictInteger, Text
+from plugin.services import blocked_shoppers
 from plugin.services import returns as service
 from plugin.services.evidence import evidence_of_claim
 
@@ -222,7 +223,7 @@ def flag(data: dict[str, Any], return_id: str) -> dict[str, Any]:
 @blocked_bp.documents_errors(401, 403)
 def blocked_index() -> dict[str, Any]:
     """The shoppers whose return cover is blocked, newest first (at most 100)."""
-    rows = service.list_blocked(current_snapshot().id, limit=BLOCKED_PAGE + 1)
+    rows = blocked_shoppers.list_blocked(current_snapshot().id, limit=BLOCKED_PAGE + 1)
     return {
         "object": "list",
         "data": [blocked_body(row) for row in rows[:BLOCKED_PAGE]],
@@ -236,5 +237,5 @@ def blocked_index() -> dict[str, Any]:
 @blocked_bp.documents_errors(401, 403, 404)
 def lift(email: str) -> Response:
     """Lift the block: the shopper's next returns are covered again."""
-    service.lift_block(current_snapshot().id, email, utcnow(), actor=api_actor())
+    blocked_shoppers.lift_block(current_snapshot().id, email, utcnow(), actor=api_actor())
     return Response(status=204)

@@ -17,7 +17,7 @@ from plugin.platforms.shopify import (
     ShipmentChanged,
     TrackingUpdate,
 )
-from plugin.services import returns
+from plugin.services import platform_returns
 from plugin.services.purchases import Recorded
 from plugin.services.shipments import (
     ShipmentConflictError,
@@ -78,9 +78,9 @@ def apply_platform_fact(shop: Shop, fact: PlatformFact, now: datetime) -> Record
             record_tracking(shipment, fact.shipment_status, fact.occurred_at)
         return Recorded("shipment_updated")
     if isinstance(fact, ReturnNoted):
-        return Recorded(returns.note_platform_return(shop, fact, now))
+        return Recorded(platform_returns.note_platform_return(shop, fact, now))
     if isinstance(fact, ReturnDelivered):
-        return Recorded(returns.platform_return_delivered(shop.id, fact.return_ref, now))
+        return Recorded(platform_returns.platform_return_delivered(shop.id, fact.return_ref, now))
     if isinstance(fact, OrderCancelled):
         return Recorded(f"policies_cancelled:{cancel_order(shop.id, fact.order_id, CancelReason.ORDER_CANCELLED, now)}")
     count = _refunded_shipments(shop.id, fact, now)

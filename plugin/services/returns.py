@@ -32,8 +32,7 @@ from plugin.domain.returns import (
 )
 from plugin.errors import ApiError, ConflictError, NotFoundError, ValidationFailedError
 from plugin.extensions import db
-from plugin.models import BlockedShopper, Claim, Payment, PlatformReturn, Protection, Return, Shipment, Shop
-from plugin.platforms.shopify import ReturnNoted
+from plugin.models import BlockedShopper, Claim, Payment, Protection, Return, Shipment, Shop
 from plugin.services import audit, claim_events, claim_payouts
 from plugin.services.claims import normalise_email, normalise_order_number
 from plugin.services.paging import fetch_page, page_window
@@ -130,12 +129,13 @@ def _same_request(ret: Return, request: ReturnRequest, currency: str) -> bool:
     )
 
 
-def _existing(shop_id: str, return_ref: str) -> Return | None:
+def existing_return(shop_id: str, return_ref: str) -> Return | None:
+    """The shop's return the store knows by this id, if any."""
     return db.session.scalars(select(Return).where(Return.shop_id == shop_id, Return.return_ref == return_ref)).first()
 
 
 def _repeat(shop_id: str, request: ReturnRequest, currency: str | None) -> OpenedReturn | None:
-    ret = _existing(shop_id, request.return_ref)
+    ret = existing_return(shop_id, request.return_ref)
     if ret is None:
         return None
     if request.source == "api" and not _same_request(ret, request, currency or ret.currency):
@@ -148,7 +148,7 @@ def _repeat(shop_id: str, request: ReturnRequest, currency: str | None) -> Opene
 def open_return(shop: Shop, request: ReturnRequest, now: datetime) -> OpenedReturn:
     """Record the return and, when the return cover pays it, its claim; commit. A repeat answers the first."""
     try:
-        opened = _open_return(shop, request, now)
+        opened = record_return(shop, request, now)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()  # the same return opened at the same moment: answer as a repeat
@@ -164,7 +164,8 @@ def open_return(shop: Shop, request: ReturnRequest, now: datetime) -> OpenedRetu
     return opened
 
 
-def _open_return(shop: Shop, request: ReturnRequest, now: datetime) -> OpenedReturn:
+def record_return(shop: Shop, request: ReturnRequest, now: datetime) -> OpenedReturn:
+    """Record the return and, when the return cover pays it, its claim (the caller commits)."""
     order_id = normalise_order_number(request.order_id)
     protection = latest_protection(shop.id, order_id)
     payment = _latest_payment(shop.id, order_id) or (protection.payment if protection else None)
@@ -380,7 +381,7 @@ def receive_return(shop_id: str, ident: str, now: datetime, *, actor: str | None
     if ret.status == ReturnStatus.RECEIVED:
         db.session.rollback()
         return ret
-    _receive(ret, now)
+    mark_received(ret, now)
     if actor is not None:
         audit.record(shop_id, actor, "return.received", now, target=ret.id)
     db.session.commit()
@@ -388,7 +389,7 @@ def receive_return(shop_id: str, ident: str, now: datetime, *, actor: str | None
     return ret
 
 
-def _receive(ret: Return, now: datetime) -> None:
+def mark_received(ret: Return, now: datetime) -> None:
     """Mark an in-transit return received and approve its claim (the caller commits)."""
     ret.status = ReturnStatus.RECEIVED.value
     ret.received_at = now
@@ -431,66 +432,6 @@ def flag_return(shop_id: str, ident: str, reason: FlagReason, now: datetime, *, 
     )
     db.session.commit()
     return ret
-
-
-def list_blocked(shop_id: str, *, limit: int = 100, search: str | None = None) -> list[BlockedShopper]:
-    statement = select(BlockedShopper).where(BlockedShopper.shop_id == shop_id)
-    if search:
-        statement = statement.where(BlockedShopper.email == normalise_email(search))
-    return list(db.session.scalars(statement.order_by(BlockedShopper.created_at.desc()).limit(limit)))
-
-
-def lift_block(shop_id: str, email: str, now: datetime, *, actor: str) -> None:
-    """The shopper's return cover works again (for returns opened from now on); commit."""
-    row = db.session.get(BlockedShopper, (shop_id, normalise_email(email)))
-    if row is None:
-        raise NotFoundError("This shopper is not blocked.")
-    audit.record(shop_id, actor, "blocked_shopper.lifted", now, target=row.email, before={"reason": row.reason})
-    db.session.delete(row)
-    db.session.commit()
-
-
-def note_platform_return(shop: Shop, fact: ReturnNoted, now: datetime) -> str:
-    """A returns webhook: remember the return's order; open the return when the payload carries its tracking
-    (the caller, the delivery's transaction, commits). Answers the delivery's outcome."""
-    noted = db.session.get(PlatformReturn, (shop.id, fact.return_ref))
-    if fact.order_id and noted is None:
-        db.session.add(PlatformReturn(shop_id=shop.id, return_ref=fact.return_ref, order_id=fact.order_id))
-    order_id = fact.order_id or (noted.order_id if noted else None)
-    if _existing(shop.id, fact.return_ref) is not None:
-        return "return_known"
-    if not fact.tracking_number:
-        return "ignored_no_tracking"
-    if order_id is None:
-        return "return_order_unknown"
-    request = ReturnRequest(
-        return_ref=fact.return_ref,
-        order_id=order_id,
-        carrier=fact.carrier,
-        tracking_number=fact.tracking_number,
-        label_cost=fact.label_cost or 0,
-        source="platform",
-    )
-    try:
-        opened = _open_return(shop, request, now)
-    except ReturnOrderNotFoundError:
-        return "order_unknown"
-    except OrderNotShippedError:
-        return "order_not_shipped"
-    except ValidationFailedError:
-        return "return_invalid"
-    return "return_opened" if opened.ret.uncovered_reason is None else f"return_uncovered:{opened.ret.uncovered_reason}"
-
-
-def platform_return_delivered(shop_id: str, return_ref: str, now: datetime) -> str:
-    """returns/close or returns/process: the return came back; receive it (the caller commits)."""
-    ret = _existing(shop_id, return_ref)
-    if ret is None:
-        return "unknown_return"
-    if ret.status != ReturnStatus.IN_TRANSIT:
-        return f"return_{ret.status}"
-    _receive(ret, now)
-    return "return_received"
 
 
 def overdue_return_claims(shop_id: str, now: datetime, pay_within_hours: int) -> int:
