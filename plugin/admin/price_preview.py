@@ -14,10 +14,12 @@ from plugin import terms
 from plugin.admin.settings_fields import Kind
 from plugin.admin.settings_form import read
 from plugin.admin.settings_words import explain, plain_amount
-from plugin.domain.pricing import Cart, CartItem, Destination, IneligibleReason, Price, price_cart
-from plugin.domain.settings import pricing_rules
+from plugin.domain.coverages import BundlePrice, price_bundle
+from plugin.domain.performance import PerformanceFigures
+from plugin.domain.pricing import Cart, CartItem, Destination, IneligibleReason
+from plugin.domain.settings import coverage_plan
 from plugin.iso_codes import currency_exponent, is_country, is_region
-from plugin.offer_texts import offer_texts
+from plugin.offer_texts import offer_kind, offer_texts
 from plugin.schemas import MAX_AMOUNT
 from plugin.services.quotes import offer_for
 
@@ -52,11 +54,18 @@ def sample_values(document: Mapping[str, Any], currency: str) -> list[int]:
     return sorted(value for value in values if 0 < value <= MAX_AMOUNT)
 
 
-def price_of(document: Mapping[str, Any], currency: str, value: int, **cart: Any) -> Price:
-    """The price of a one-line cart under the draft's rules, as a quote computes it."""
+def price_of(
+    document: Mapping[str, Any],
+    currency: str,
+    value: int,
+    performance: PerformanceFigures | None = None,
+    **cart: Any,
+) -> BundlePrice:
+    """The price of a one-line cart under the draft's rules, every enabled coverage and the shop's stored figures
+    (its performance tiers) included, as a quote computes it."""
     item = CartItem(sku=EXAMPLE_SKU, unit_price=value, quantity=1, category=cart.get("category"))
     destination = Destination(country=cart.get("country") or "", region=cart.get("region"))
-    return price_cart(Cart(currency, destination, [item]), pricing_rules(dict(document)))
+    return price_bundle(Cart(currency, destination, [item]), coverage_plan(dict(document)), performance)
 
 
 @dataclass(frozen=True)
@@ -110,11 +119,11 @@ REASONS = {
 }
 
 
-def _reasons(price: Price) -> str:
+def _reasons(price: BundlePrice) -> str:
     return "; ".join(REASONS[reason]() for reason in price.reasons)
 
 
-def _row(value: int, price: Price, currency: str, language: str) -> dict[str, Any]:
+def _row(value: int, price: BundlePrice, currency: str, language: str) -> dict[str, Any]:
     row: dict[str, Any] = {
         "declared_value": value,
         "eligible": price.eligible,
@@ -133,10 +142,10 @@ def _row(value: int, price: Price, currency: str, language: str) -> dict[str, An
     return row
 
 
-def shopper_view(document: Mapping[str, Any], price: Price, language: str, terms_url: str) -> dict[str, Any]:
+def shopper_view(document: Mapping[str, Any], price: BundlePrice, language: str, terms_url: str) -> dict[str, Any]:
     """The offer as the widget shows it to a shopper reading `language`, from the quote's own offer and words: a
     merchant's title and description are written in one language, so other languages get the built-in ones."""
-    texts = offer_texts(language)
+    texts = offer_texts(language, offer_kind(document))
     offer = offer_for(document, texts, terms_url)
     own_words = texts.language == "en"
     view: dict[str, Any] = {
@@ -154,15 +163,27 @@ def shopper_view(document: Mapping[str, Any], price: Price, language: str, terms
 
 
 def preview(
-    document: Mapping[str, Any], currency: str, example: Example, terms_url: str, language: str
+    document: Mapping[str, Any],
+    currency: str,
+    example: Example,
+    terms_url: str,
+    language: str,
+    performance: PerformanceFigures | None = None,
 ) -> dict[str, Any]:
-    """The price table and the example cart's offer under a (valid) settings document."""
+    """The price table and the example cart's offer under a (valid) settings document and the shop's stored
+    figures (the tier a quote would use)."""
     rows = [
-        _row(value, price_of(document, currency, value), currency, language)
+        _row(value, price_of(document, currency, value, performance), currency, language)
         for value in sample_values(document, currency)
     ]
     price = price_of(
-        document, currency, example.value, category=example.category, country=example.country, region=example.region
+        document,
+        currency,
+        example.value,
+        performance,
+        category=example.category,
+        country=example.country,
+        region=example.region,
     )
     return {
         "currency": currency,

@@ -25,9 +25,12 @@ from plugin.admin.settings_fields import Kind, Page
 from plugin.admin.settings_form import Draft, FormState, current_state, pages, read_form
 from plugin.admin.settings_words import plain_amount
 from plugin.api.settings import settings_context
+from plugin.domain.performance import PerformanceFigures
 from plugin.errors import ValidationFailedError
+from plugin.extensions import db
 from plugin.i18n import page_language
-from plugin.models import Shop, utcnow
+from plugin.models import Shop, ShopPerformance, utcnow
+from plugin.services.performance import stored_figures
 from plugin.services.settings import draft_settings, effective_settings, public_settings, update_settings
 
 # Groups whose problems keep the preview from pricing anything (the rules it prices with are not usable).
@@ -51,6 +54,11 @@ def page_url(slug: str) -> str:
 
 def _terms_url(shop: Shop) -> str:
     return url_for("terms.page", shop_id=shop.id, _external=True)
+
+
+def _figures(shop: Shop) -> PerformanceFigures | None:
+    """The shop's figures as quotes read them (the worker's last measure), so the preview uses the same tier."""
+    return stored_figures(db.session.get(ShopPerformance, shop.id))
 
 
 def _blocks_preview(errors: Mapping[str, Any]) -> bool:
@@ -81,7 +89,9 @@ class Submitted:
         document, draft_errors = draft_settings(self.shop, self.draft.patch)
         if _blocks_preview(draft_errors):
             return None
-        return preview(document, self.shop.currency, self.example, _terms_url(self.shop), page_language())
+        return preview(
+            document, self.shop.currency, self.example, _terms_url(self.shop), page_language(), _figures(self.shop)
+        )
 
 
 def _zone_suggestions() -> list[str]:
@@ -139,7 +149,9 @@ def settings(slug: str = FIRST_PAGE) -> ResponseReturnValue:
         example = default_example(currency)
         prices = None
         if page.preview:
-            prices = preview(effective_settings(shop), currency, example, _terms_url(shop), page_language())
+            prices = preview(
+                effective_settings(shop), currency, example, _terms_url(shop), page_language(), _figures(shop)
+            )
         texts = {"value": plain_amount(example.value, currency)}
         return _render(page, shown, current_state(page, document, currency), prices, texts, {})
     if not access.is_owner():

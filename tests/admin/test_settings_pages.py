@@ -595,6 +595,11 @@ DRAFTS = [
         },
         id="bands-with-a-limit",
     ),
+    pytest.param(  # both coverages: the preview prices and words the bundle as the quote does
+        {"coverage": {"returns": {"enabled": True, "max_payout": 1500, "pricing": {"rate": "0.01", "minimum": 150}}}},
+        {"pricing.rate": "1.5", "pricing.merchant_share": "70"},
+        id="with-return-cover",
+    ),
 ]
 
 
