@@ -35,6 +35,7 @@ from plugin.errors import ValidationFailedError
 from plugin.iso_codes import currency_exponent
 from plugin.models import Shop, utcnow
 from plugin.services import reports
+from plugin.services.returns import overdue_return_claims
 from plugin.services.settings import effective_settings
 
 # The period chooser's presets: (value, label, days back including today); "month" is this calendar month.
@@ -289,7 +290,8 @@ def _link(endpoint: str) -> str | None:
     return url_for(endpoint) if endpoint in current_app.view_functions else None
 
 
-def _waiting(shop_id: str) -> list[dict[str, Any]]:
+def _waiting(shop: Shop) -> list[dict[str, Any]]:
+    shop_id = shop.id
     found = reports.waiting(shop_id)
     return [
         {
@@ -311,6 +313,23 @@ def _waiting(shop_id: str) -> list[dict[str, Any]]:
             "href": _link("admin.jobs"),
         },
         *_carrier_excluded(shop_id),
+        *_overdue_returns(shop),
+    ]
+
+
+def _overdue_returns(shop: Shop) -> list[dict[str, Any]]:
+    """A card for return claims unpaid past `coverage.returns.pay_within_hours` after receipt, only when some are."""
+    hours = effective_settings(shop)["coverage"]["returns"]["pay_within_hours"]
+    count = overdue_return_claims(shop.id, utcnow(), hours)
+    if not count:
+        return []
+    return [
+        {
+            "figure": "overdue_returns",
+            "label": gettext("Return claims unpaid %(hours)s hours after receipt", hours=hours),
+            "count": count,
+            "href": _link("admin.returns"),
+        }
     ]
 
 
@@ -383,7 +402,7 @@ def dashboard() -> ResponseReturnValue:
         "presets": PRESETS,
         "custom": CUSTOM,
         "timezone": zone_name,
-        "waiting": _waiting(shop.id),
+        "waiting": _waiting(shop),
         "typed_from": request.args.get("from", ""),
         "typed_to": request.args.get("to", ""),
     }

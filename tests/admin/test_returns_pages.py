@@ -67,6 +67,7 @@ def test_a_return_claim_unpaid_past_pay_within_hours_shows_as_overdue(app, clien
     sign_in(client, make_user(app, shop.shop.id, "owner@jade.example"))
     claim_path = f"/admin/claims/{ret['claim']['id']}"
     assert 'id="return-overdue"' not in client.get(claim_path).get_data(as_text=True)
+    assert 'data-waiting="overdue_returns"' not in client.get("/admin/").get_data(as_text=True)
     with app.app_context():
         row = db.session.get(Return, ret["id"])
         assert row is not None
@@ -75,3 +76,5 @@ def test_a_return_claim_unpaid_past_pay_within_hours_shows_as_overdue(app, clien
     page = client.get(claim_path).get_data(as_text=True)
     assert 'id="return-overdue"' in page and "1ZRETURN1" in page
     assert 'id="overdue"' in client.get("/admin/returns").get_data(as_text=True)
+    dashboard = client.get("/admin/").get_data(as_text=True)  # the dashboard's "waiting for you" says so too
+    assert 'data-waiting="overdue_returns"' in dashboard and "unpaid 24 hours after receipt" in dashboard
