@@ -57,6 +57,13 @@ CSV_HEADER = (
     "checkout_session",
     "consent_id",
     "voided_at",
+    # Added with the return cover; at the end, so existing imports keep their columns.
+    "coverages",
+    "returns_customer_price_minor",
+    "returns_customer_price",
+    "rate_tier",
+    "returns_rate_tier",
+    "shipping_carrier",
 )
 
 
@@ -101,6 +108,10 @@ def _filters_from_request(formats: Formats) -> ProtectionFilters:
     return ProtectionFilters(choice_arg("status", STATUSES), since, until, text_arg("q"))
 
 
+def _coverages(protection: Protection) -> tuple[tuple[str, bool], ...]:
+    return (("shipping", protection.covers_shipping), ("returns", protection.covers_returns))
+
+
 def _csv_rows(segments: list[Segment]) -> Iterator[list[Any]]:
     for protection in walk_chain(segments):
         currency = protection.currency
@@ -128,6 +139,12 @@ def _csv_rows(segments: list[Segment]) -> Iterator[list[Any]]:
             protection.checkout_session,
             protection.consent_id,
             protection.voided_at,
+            "+".join(name for name, bought in _coverages(protection) if bought),
+            protection.returns_customer_price_amount,
+            major(protection.returns_customer_price_amount, currency),
+            protection.rate_tier,
+            protection.returns_rate_tier,
+            protection.shipping_carrier,
         ]
 
 

@@ -15,6 +15,7 @@ from tests.claim_helpers import claim_with_files, photo, rfc3339, track
 from tests.claim_helpers import days_ago as ago
 from tests.conftest import bearer
 from tests.list_helpers import add_consent, add_protection, at, csv_rows, row_ids, walk_pages
+from tests.return_helpers import make_returns_covered_order
 from tests.stripe_helpers import configure_stripe, deliver, payment_intent_event, protected_metadata, quote_for
 
 
@@ -138,10 +139,11 @@ def test_csv_has_minor_units_a_currency_and_a_human_amount(app, owner_client, sh
     assert csv_rows(answer) == [
         list(protections_pages.CSV_HEADER),
         [second, "订单-2", "2026-11-21T09:00:00Z", "voided", "", "false", "not_applicable", "JPY",
-         "50000", "50000", "600", "600", "750", "750", "150", "150", "750", "750", "", "pi_2", "", "", ""],
+         "50000", "50000", "600", "600", "750", "750", "150", "150", "750", "750", "", "pi_2", "", "", "",
+         "shipping", "0", "0", "", "", ""],
         [first, "'=HYPERLINK(1)", "2026-11-20T08:30:00Z", "active", "", "true", "confirmed", "USD",
          "123456", "1234.56", "1851", "18.51", "2000", "20.00", "-149", "-1.49", "2000", "20.00",
-         "'-jade@example.com", "pi_1", "", "", ""],
+         "'-jade@example.com", "pi_1", "", "", "", "shipping", "0", "0.00", "", "", ""],
     ]  # fmt: skip
     filtered = csv_rows(owner_client.get("/admin/protections?format=csv&status=voided&q=pi_2"))
     assert [row[0] for row in filtered[1:]] == [second]
@@ -255,3 +257,16 @@ def test_the_list_speaks_chinese_and_its_csv_header_stays_the_same(app, shop, ne
     assert "申报价值" in text and "已作废" in text and "下载 CSV" in text
     export = client.get("/admin/protections?format=csv", headers={"Accept-Language": "zh-CN"})
     assert csv_rows(export)[0] == list(protections_pages.CSV_HEADER)
+
+
+def test_the_csv_says_which_coverages_each_protection_bought(app, client, shop, owner_client):
+    """A purchase with a quote bundling the return cover (and naming the carrier) exports its parts."""
+    protection = make_returns_covered_order(app, client, shop)
+    rows = csv_rows(owner_client.get("/admin/protections?format=csv"))
+    header, [row] = rows[0], rows[1:]
+    exported = dict(zip(header, row, strict=True))
+    assert exported["id"] == protection["id"]
+    # $500.00 of jewelry: 2 % for the parcel, the default 1 % for the return label.
+    assert (exported["coverages"], exported["customer_price_minor"]) == ("shipping+returns", "1500")
+    assert (exported["returns_customer_price_minor"], exported["returns_customer_price"]) == ("500", "5.00")
+    assert (exported["rate_tier"], exported["returns_rate_tier"]) == ("", "")
