@@ -1,4 +1,4 @@
-"""Flask commands: `shops` (create, roll-keys, list) and `demo`."""
+"""Flask commands: `shops` (create, roll-keys, list), `shoppers erase`, `evidence purge`, `demo` and more."""
 
 from __future__ import annotations
 
@@ -304,6 +304,49 @@ def refresh_performance_command(shop_id: str | None) -> None:
     click.echo(json.dumps({"shops": 1}))
 
 
+shoppers_cli = AppGroup("shoppers", help="Shoppers' personal data.")
+
+
+@shoppers_cli.command("erase")
+@click.option("--shop", "shop_id", required=True, help="The shop's id (shop_…).")
+@click.option("--email", required=True, help="The shopper's address (any case).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def shoppers_erase_command(shop_id: str, email: str, as_json: bool) -> None:
+    """Erase a shopper's personal data in one shop (addresses, descriptions, their messages and evidence files,
+    emails queued to them); money records stay. Safe to run again."""
+    from plugin.services.erasure import erase_shopper
+
+    shop = get_shop(shop_id)
+    if shop is None:
+        raise click.BadParameter(f"no shop {shop_id!r}", param_hint="--shop")
+    if "@" not in email.strip():
+        raise click.BadParameter(f"{email!r} is not an email address", param_hint="--email")
+    summary = erase_shopper(shop.id, email, utcnow())
+    db.session.commit()
+    if as_json:
+        click.echo(json.dumps(summary.report()))
+        return
+    click.echo(f"Erased in {shop.id} (shopper sha256:{summary.email_sha256[:12]}…):")
+    for kind, count in summary.counts.items():
+        click.echo(f"{kind:>18}: {count}")
+
+
+evidence_cli = AppGroup("evidence", help="Evidence files.")
+
+
+@evidence_cli.command("purge")
+@click.option("--shop", "shop_id", default=None, help="Only this shop (shop_…); default: every shop.")
+def evidence_purge_command(shop_id: str | None) -> None:
+    """Delete evidence past claims.evidence_retention_days now (the worker does it every 6 hours by itself); print
+    JSON: how many files went, by shop."""
+    from plugin.services import evidence_retention
+
+    if shop_id is not None and get_shop(shop_id) is None:
+        raise click.BadParameter(f"no shop {shop_id!r}", param_hint="--shop")
+    done = evidence_retention.purge(utcnow(), shop_id)
+    click.echo(json.dumps({"deleted": sum(done.values()), "shops": done}))
+
+
 users_cli = AppGroup("users", help="Create the people who sign in to the admin, and set their passwords.")
 
 
@@ -355,4 +398,6 @@ def register(app: Flask) -> None:
     app.cli.add_command(claims_cli)
     app.cli.add_command(reports_cli)
     app.cli.add_command(performance_cli)
+    app.cli.add_command(shoppers_cli)
+    app.cli.add_command(evidence_cli)
     app.cli.add_command(demo_command)

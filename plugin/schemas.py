@@ -374,6 +374,10 @@ class ClaimsSettingsSchema(_Part):
         validate=validate.Range(min=0, max=60),
         metadata={"description": "Days between the merchant's stalled-parcel alert and the shopper's invitation."},
     )
+    evidence_retention_days = StrictInteger(
+        validate=validate.Range(min=30, max=3650),
+        metadata={"description": "Days evidence files are kept after their claim was decided (or the parcel shipped)."},
+    )
 
     @validates_schema(skip_on_field_errors=False)
     def _windows(self, data: dict[str, Any], **_: Any) -> None:

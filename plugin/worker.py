@@ -126,6 +126,7 @@ class Worker:
         self._next_schedule_check = now + min(self.scan_interval, timedelta(seconds=60))
         self._compact_reports(now)
         self._refresh_performance(now)
+        self._purge_evidence(now)
         from plugin.services.tracking_scan import TRACKING_SCAN, claim_periodic_run, scan_tracking
 
         with self.app.app_context():
@@ -172,6 +173,22 @@ class Worker:
                     performance.refresh_all(now)
             except Exception:  # the next interval refreshes again; the stored tiers stay meanwhile
                 log.exception("performance refresh failed; continuing")
+                db.session.rollback()
+            finally:
+                db.session.remove()
+
+    def _purge_evidence(self, now: datetime) -> None:
+        """Delete evidence past each shop's `claims.evidence_retention_days`, every evidence_retention.PURGE_INTERVAL,
+        by one worker, in batches."""
+        from plugin.services import evidence_retention
+        from plugin.services.tracking_scan import claim_periodic_run
+
+        with self.app.app_context():
+            try:
+                if claim_periodic_run(evidence_retention.PURGE_TASK, now, evidence_retention.PURGE_INTERVAL):
+                    evidence_retention.purge(now)
+            except Exception:  # the batches done stay done; the next interval goes on
+                log.exception("evidence purge failed; continuing")
                 db.session.rollback()
             finally:
                 db.session.remove()

@@ -118,6 +118,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
         "auto_approve_up_to": 0,
         # The tracking scan alerts the merchant of a stalled parcel first, the shopper this many days later.
         "merchant_grace_days": 2,
+        # Evidence files are deleted this many days after their claim was decided (packing evidence: after the
+        # parcel shipped, unless a claim on it is undecided or decided more recently).
+        "evidence_retention_days": 730,
     },
     # The claim portal's look: an https logo and an accent colour (#rrggbb); null: the plain default look.
     "branding": {"logo_url": None, "accent_color": None},
