@@ -557,6 +557,12 @@ CLAIMS = Page(
                     ),
                     unit=_DAYS,
                 ),
+                Field(
+                    "claims.evidence_retention_days",
+                    Kind.INTEGER,
+                    lazy_gettext("Days evidence files are kept after their claim is decided"),
+                    unit=_DAYS,
+                ),
             ),
         ),
         Section(
