@@ -150,3 +150,40 @@ def test_the_storage_url_is_checked_at_start(tmp_path: Path):
         load_config({**base, "EVIDENCE_S3_ENDPOINT_URL": "minio:9000"}, str(tmp_path))
     default = create_app({"ENVIRON": {**base, "TESTING": "1", "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}})
     assert isinstance(storage_for(default), DatabaseStorage)
+
+
+def test_erasure_and_retention_delete_the_objects_from_the_bucket(app, shop, s3_endpoint):
+    from datetime import timedelta
+
+    from plugin.models import utcnow
+    from plugin.services import evidence_retention
+    from tests.erasure_helpers import leave_footprint
+
+    with app.app_context():
+        alice = leave_footprint(shop.shop.id, "alice@example.com", "s3alice")
+        old = leave_footprint(
+            shop.shop.id,
+            "old@example.com",
+            "s3old",
+            status="denied",
+            decided_at=utcnow() - timedelta(days=800),
+            shipped_at=utcnow() - timedelta(days=900),
+        )
+    objects = set(bucket_objects(s3_endpoint))
+    for key in [*alice.shopper_evidence, *alice.merchant_evidence, *old.shopper_evidence, *old.packing_evidence]:
+        assert f"evidence/{key}" in objects
+
+    erased = app.test_cli_runner().invoke(
+        args=["shoppers", "erase", "--shop", shop.shop.id, "--email", "alice@example.com"]
+    )
+    assert erased.exit_code == 0, erased.output
+    objects = set(bucket_objects(s3_endpoint))
+    assert not {f"evidence/{key}" for key in alice.shopper_evidence} & objects
+    assert {f"evidence/{key}" for key in alice.merchant_evidence + alice.packing_evidence} <= objects
+
+    with app.app_context():
+        assert evidence_retention.purge(utcnow()) == {shop.shop.id: 3}
+    objects = set(bucket_objects(s3_endpoint))
+    old_keys = {f"evidence/{key}" for key in old.shopper_evidence + old.merchant_evidence + old.packing_evidence}
+    assert not old_keys & objects
+    assert {f"evidence/{key}" for key in alice.merchant_evidence} <= objects
