@@ -176,8 +176,7 @@ def erase_shopper(shop_id: str, email: str, now: datetime, actor: str = "cli") -
     for ret in returns:
         counts["returns"] += _blank(ret, ("email",))
 
-    # Claims whose address is already gone (an earlier run) still have their messages and files found: by the
-    # shopper's orders.
+    # Claims on the shopper's orders that carry no address (filed through the API without one) are theirs too.
     if order_ids:
         claim_ids = sorted(
             {
