@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 bp = Blueprint("metrics", __name__)
 
 UNMATCHED = "<unmatched>"  # every path no URL rule matched: one label value, whatever the path
+# A client picks the method too: any other (`BREW`, `FOO1`…) counts as OTHER, so the label values stay few.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 HTTP_REQUESTS = Counter(
     "plugin_http_requests_total",
@@ -69,7 +71,7 @@ def _count_request(response: Response) -> Response:
     started = g.get("metrics_started")
     rule = request.url_rule
     route = rule.rule if rule is not None else UNMATCHED
-    method = request.method
+    method = request.method if request.method in METHODS else "OTHER"
     HTTP_REQUESTS.labels(route, method, str(response.status_code)).inc()
     if started is not None:
         HTTP_DURATION.labels(route, method).observe(time.perf_counter() - started)

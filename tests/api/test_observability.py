@@ -112,6 +112,7 @@ def test_requests_are_counted_by_their_url_rule_not_their_path(app, client, shop
     assert client.get("/api/v1/claims/clm_nope1", headers=key).status_code == 404
     assert client.get("/api/v1/claims/clm_nope2", headers=key).status_code == 404
     assert client.get("/no/such/page/abc").status_code == 404
+    assert client.open("/api/v1/claims/clm_nope3", method="BREWX", headers=key).status_code == 405
     after = scrape(client)
     rule = "/api/v1/claims/<claim_id>"
     counted = value(after, "plugin_http_requests_total", route=rule, method="GET", status="404")
@@ -122,8 +123,12 @@ def test_requests_are_counted_by_their_url_rule_not_their_path(app, client, shop
         - value(before, "plugin_http_requests_total", **unmatched)
         == 1
     )
-    # No label carries a raw path.
-    assert not any("clm_nope" in str(labels) or "abc" in str(labels) for _, labels in after)
+    # No label carries a raw path, nor a method a client made up.
+    assert not any("clm_nope" in str(labels) or "abc" in str(labels) or "BREWX" in str(labels) for _, labels in after)
+    other = {"route": "<unmatched>", "method": "OTHER", "status": "405"}
+    assert (
+        value(after, "plugin_http_requests_total", **other) - value(before, "plugin_http_requests_total", **other) == 1
+    )
     timed = value(after, "plugin_http_request_duration_seconds_count", route=rule, method="GET")
     assert timed - value(before, "plugin_http_request_duration_seconds_count", route=rule, method="GET") == 2
     assert value(after, "plugin_metrics_database_up") == 1
