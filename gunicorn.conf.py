@@ -2,6 +2,7 @@
 
 import gc
 import os
+import shutil
 import tempfile
 
 # Slow clients: a sync or gthread worker reads each request body in one of its few threads, so as many
@@ -20,8 +21,9 @@ access_log_format = '%(h)s - - %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
 # mode keeps each process's values in files under PROMETHEUS_MULTIPROC_DIR. Read at import, so set here, in the
 # master, before any worker loads the app. Unset: a fresh directory for this server's lifetime (no stale counts
 # from an earlier run). Set by the operator: used as is, and it must be emptied before the processes start.
+_own_metrics_dir = None
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="plugin-metrics-")
+    _own_metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="plugin-metrics-")
 
 
 def post_worker_init(worker):
@@ -38,3 +40,9 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    """The server stops: remove the metrics directory it made for itself (never one the operator set)."""
+    if _own_metrics_dir is not None:
+        shutil.rmtree(_own_metrics_dir, ignore_errors=True)
