@@ -99,7 +99,7 @@ def _configure_openapi(app: Flask) -> None:
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints. Nothing happens at import time."""
-    from plugin import admin, cli, demo, health, i18n, iso_codes, portal, rate_limits, terms
+    from plugin import admin, cli, demo, health, i18n, iso_codes, metrics, portal, rate_limits, terms
     from plugin.api import register as register_api
     from plugin.config import from_environment, load_config
     from plugin.crypto import SecretBox
@@ -149,6 +149,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     register_api(app)
     app.register_blueprint(health.bp)
+    metrics.init_app(app)
     app.register_blueprint(terms.bp)
     app.register_blueprint(demo.bp)
     app.register_blueprint(portal.bp)

@@ -201,6 +201,10 @@ def load_config(environ: Mapping[str, str], instance_path: str) -> dict[str, Any
         "EVIDENCE_STORAGE_URL": evidence_storage_url or None,
         # An S3-compatible server (MinIO, Ceph, moto); boto3 also reads AWS_ENDPOINT_URL by itself.
         "EVIDENCE_S3_ENDPOINT_URL": _endpoint_url(environ, "EVIDENCE_S3_ENDPOINT_URL"),
+        # /readyz answers 503 once the longest-waiting due job has waited this long (the worker is stuck or gone).
+        "READY_MAX_JOB_AGE_SECONDS": _seconds(environ, "READY_MAX_JOB_AGE_SECONDS", 900),
+        # /metrics wants `Authorization: Bearer <this>` when set; open when unset.
+        "METRICS_TOKEN": (environ.get("METRICS_TOKEN") or "").strip() or None,
     }
 
 

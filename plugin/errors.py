@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 log = logging.getLogger(__name__)
 
 # Paths whose errors are JSON for machines; everything else (admin pages, the claim portal) gets HTML.
-JSON_PATH_PREFIXES = ("/api/", "/webhooks/", "/healthz")
+JSON_PATH_PREFIXES = ("/api/", "/webhooks/", "/healthz", "/readyz")
 JSON_PATHS = frozenset({"/api", "/webhooks"})
 
 FieldErrors = Mapping[str, list[str]]

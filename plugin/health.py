@@ -1,10 +1,11 @@
-"""GET /healthz: is the service up and its database answering."""
+"""GET /healthz: is the service up and its database answering; GET /readyz: is it also keeping up with its jobs."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -25,3 +26,35 @@ def healthz() -> ResponseReturnValue:
         log.warning("health check failed", extra={"error": type(exc).__name__})
         return jsonify(status="unavailable"), 503
     return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+def readyz() -> ResponseReturnValue:
+    """200 when the database answers and no due job has waited READY_MAX_JOB_AGE_SECONDS; else 503 naming why."""
+    from plugin.metrics import oldest_due_age_seconds
+    from plugin.models import utcnow
+
+    limit = current_app.config.get("READY_MAX_JOB_AGE_SECONDS", 900)
+    checks: dict[str, Any] = {}
+    failed: list[str] = []
+    try:
+        db.session.execute(text("SELECT 1"))
+        age = oldest_due_age_seconds(utcnow())
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        log.warning("readiness check failed", extra={"error": type(exc).__name__})
+        checks["database"] = {"status": "unavailable"}
+        failed.append("database")
+    else:
+        checks["database"] = {"status": "ok"}
+        stale = age >= limit
+        checks["job_queue"] = {
+            "status": "stale" if stale else "ok",
+            "oldest_due_age_seconds": round(age, 3),
+            "max_age_seconds": limit,
+        }
+        if stale:
+            failed.append("job_queue")
+    if failed:
+        return jsonify(status="unavailable", failed=failed, checks=checks), 503
+    return jsonify(status="ok", checks=checks)

@@ -18,6 +18,7 @@ from typing import Any
 
 from flask import Flask
 
+from plugin import metrics
 from plugin.domain.jobs import JobStatus
 from plugin.extensions import db
 from plugin.insurers.base import Insurer
@@ -100,6 +101,7 @@ class Worker:
         jobs.succeed(row, self.clock())
         db.session.commit()
         self.stats.jobs_succeeded += 1
+        metrics.job_finished(job.kind, str(JobStatus.SUCCEEDED))
 
     # ---- the loop --------------------------------------------------------------------------------------------
 
@@ -259,6 +261,7 @@ class Worker:
                     continue
             db.session.commit()
             break
+        metrics.job_finished(job.kind, str(status))
         if status == JobStatus.FAILED:
             self.stats.jobs_failed += 1
         else:

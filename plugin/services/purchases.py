@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.exc import DataError, IntegrityError
 
+from plugin import metrics
 from plugin.domain import quote_token
 from plugin.domain.ids import new_id
 from plugin.domain.policies import CancelReason
@@ -325,11 +326,13 @@ def record_delivery(
             )
             if seen is not None:
                 db.session.rollback()
+                metrics.webhook_recorded(source, "duplicate")
                 return Recorded(seen, duplicate=True)
             recorded = apply() or Recorded("ignored")
             # Written last, with its outcome: one INSERT, committed with the effect or not at all.
             _store_delivery(shop_id, source, delivery_id, topic, recorded.outcome)
             db.session.commit()
+            metrics.webhook_recorded(source, recorded.outcome)
             return recorded
         except IntegrityError:
             db.session.rollback()
@@ -342,6 +345,7 @@ def record_delivery(
             )
             _store_delivery(shop_id, source, delivery_id, topic, UNSTORABLE)
             db.session.commit()
+            metrics.webhook_recorded(source, UNSTORABLE)
             return Recorded(UNSTORABLE)
     raise RuntimeError(f"delivery {delivery_id} conflicted {_WRITE_ATTEMPTS} times")
 

@@ -41,6 +41,8 @@ SAMPLES = {
     "CLAIMS_SCAN_INTERVAL_SECONDS": "600",
     "EVIDENCE_STORAGE_URL": "s3://claims-evidence/prod",
     "EVIDENCE_S3_ENDPOINT_URL": "http://127.0.0.1:9000",
+    "READY_MAX_JOB_AGE_SECONDS": "300",
+    "METRICS_TOKEN": "a-scrape-token",
 }
 
 
