@@ -145,52 +145,43 @@ class Worker:
                 db.session.remove()
 
     def _compact_reports(self, now: datetime) -> None:
-        """Fold the reports' appended pre-aggregate rows (PostgreSQL), every REPORT_COMPACTION_INTERVAL, by one
-        worker; the reports are exact either way, compaction only keeps them quick to read."""
+        """Fold the reports' appended pre-aggregate rows (PostgreSQL); the reports are exact either way, compaction
+        only keeps them quick to read."""
         from plugin.services import report_rollup
-        from plugin.services.tracking_scan import claim_periodic_run
 
         with self.app.app_context():
-            try:
-                if report_rollup.available() and claim_periodic_run(
-                    report_rollup.COMPACTION_TASK, now, report_rollup.COMPACTION_INTERVAL
-                ):
-                    report_rollup.compact()
-                    db.session.commit()
-            except Exception:  # the next turn compacts again
-                log.exception("report compaction failed; continuing")
-                db.session.rollback()
-            finally:
-                db.session.remove()
+            available = report_rollup.available()
+        if available:
+            self._periodic(report_rollup.COMPACTION_TASK, now, report_rollup.COMPACTION_INTERVAL, report_rollup.compact)
 
     def _refresh_performance(self, now: datetime) -> None:
-        """Measure every shop's last 30 days and store its price tiers, every performance.REFRESH_INTERVAL, by one
-        worker (quotes read the stored tiers)."""
+        """Measure every shop's last 30 days and store its price tiers (quotes read the stored tiers)."""
         from plugin.services import performance
-        from plugin.services.tracking_scan import claim_periodic_run
 
-        with self.app.app_context():
-            try:
-                if claim_periodic_run(performance.REFRESH_TASK, now, performance.REFRESH_INTERVAL):
-                    performance.refresh_all(now)
-            except Exception:  # the next interval refreshes again; the stored tiers stay meanwhile
-                log.exception("performance refresh failed; continuing")
-                db.session.rollback()
-            finally:
-                db.session.remove()
+        self._periodic(
+            performance.REFRESH_TASK, now, performance.REFRESH_INTERVAL, lambda: performance.refresh_all(now)
+        )
 
     def _purge_evidence(self, now: datetime) -> None:
-        """Delete evidence past each shop's `claims.evidence_retention_days`, every evidence_retention.PURGE_INTERVAL,
-        by one worker, in batches."""
+        """Delete evidence past each shop's `claims.evidence_retention_days`, in batches."""
         from plugin.services import evidence_retention
+
+        self._periodic(
+            evidence_retention.PURGE_TASK, now, evidence_retention.PURGE_INTERVAL, lambda: evidence_retention.purge(now)
+        )
+
+    def _periodic(self, task: str, now: datetime, interval: timedelta, action: Callable[[], object]) -> None:
+        """Run `action` when `task`'s interval has passed and no other worker took this turn (the shared clock is a
+        row of scheduled_tasks). A failure is logged and left to the next turn: it must not end the loop."""
         from plugin.services.tracking_scan import claim_periodic_run
 
         with self.app.app_context():
             try:
-                if claim_periodic_run(evidence_retention.PURGE_TASK, now, evidence_retention.PURGE_INTERVAL):
-                    evidence_retention.purge(now)
-            except Exception:  # the batches done stay done; the next interval goes on
-                log.exception("evidence purge failed; continuing")
+                if claim_periodic_run(task, now, interval):
+                    action()
+                    db.session.commit()
+            except Exception:
+                log.exception("periodic task failed; continuing", extra={"task": task})
                 db.session.rollback()
             finally:
                 db.session.remove()
