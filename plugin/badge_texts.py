@@ -12,17 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app
-
 from plugin.domain.settings import returns_are_free
-from plugin.i18n import DEFAULT_LOCALE, LOCALES, catalogue
-from plugin.offer_texts import WIDGET
-
-
-def N_(message: str) -> str:
-    """Mark a message for extraction (N_ is one of babel's default keywords); it is translated per badge."""
-    return message
-
+from plugin.i18n import DEFAULT_LOCALE, LOCALES, built_once, catalogue
+from plugin.offer_texts import N_, WIDGET
 
 LABEL = N_("Shopping protections")  # the list's accessible name
 SHIPPING = N_("Insured shipping")
@@ -67,11 +59,7 @@ def badge_texts(language: str) -> BadgeTexts:
     """The badge's words in a language we speak (else English), built once per language and app."""
     if language not in LOCALES:
         language = DEFAULT_LOCALE
-    built: dict[str, BadgeTexts] = current_app.extensions.setdefault("badge_texts", {})
-    texts = built.get(language)
-    if texts is None:
-        texts = built[language] = _build(language)
-    return texts
+    return built_once("badge_texts", language, lambda: _build(language))
 
 
 def badge_items(settings: Mapping[str, Any], texts: BadgeTexts) -> list[BadgeItem]:

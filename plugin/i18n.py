@@ -8,8 +8,9 @@ when the app starts, so there is no build step and no compiled `.mo` file to fal
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from pathlib import Path
+from typing import TypeVar
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -100,6 +101,20 @@ def catalogue(code: str) -> NullTranslations:
     locale = LOCALES.get(code, LOCALES[DEFAULT_LOCALE])
     catalogues: dict[str, Translations] = current_app.extensions["catalogues"]
     return catalogues.get(locale) or NullTranslations()
+
+
+T = TypeVar("T")
+
+
+def built_once(name: str, key: Hashable, build: Callable[[], T]) -> T:
+    """`build()`, run once per app and key and kept in the app's extensions under `name`: words drawn from the
+    catalogues, which are compiled at start and never change while the app runs."""
+    from flask import current_app
+
+    built: dict[Hashable, T] = current_app.extensions.setdefault(name, {})
+    if key not in built:
+        built[key] = build()
+    return built[key]
 
 
 def add_language_chooser(app: Flask, chooser: LanguageChooser) -> None:

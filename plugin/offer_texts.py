@@ -13,10 +13,8 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-from flask import current_app
-
 from plugin.domain.settings import returns_are_free
-from plugin.i18n import DEFAULT_LOCALE, LOCALES, catalogue
+from plugin.i18n import DEFAULT_LOCALE, LOCALES, built_once, catalogue
 from plugin.services.quotes import OfferTexts
 
 # What the widget puts the formatted price in place of (it fills it with textContent, never as HTML).
@@ -124,8 +122,4 @@ def offer_texts(language: str, kind: OfferKind = OfferKind.SHIPPING) -> OfferTex
     per language, combination and app."""
     if language not in LOCALES:
         language = DEFAULT_LOCALE
-    built: dict[tuple[str, OfferKind], OfferTexts] = current_app.extensions.setdefault("offer_texts", {})
-    texts = built.get((language, kind))
-    if texts is None:
-        texts = built[(language, kind)] = _build(language, kind)
-    return texts
+    return built_once("offer_texts", (language, kind), lambda: _build(language, kind))
