@@ -37,6 +37,7 @@ from plugin.models import Claim, ClaimMessage, Evidence, Payment, Policy, Protec
 from plugin.services import claim_events, claim_payouts
 from plugin.services.evidence import InspectedFile, earlier_matches, store_evidence
 from plugin.services.paging import fetch_page, page_window
+from plugin.services.protections import latest_payment, latest_protection
 from plugin.services.settings import effective_settings
 from plugin.services.shipments import policy_of
 
@@ -114,18 +115,8 @@ def find_order(shop_id: str, order_number: str, email: str) -> FoundOrder:
     wanted = normalise_email(email)
     if not order_id or not wanted:
         raise OrderNotFoundError()
-    protection = db.session.scalars(
-        select(Protection)
-        .where(Protection.shop_id == shop_id, Protection.order_id == order_id)
-        .order_by(Protection.created_at.desc())
-        .limit(1)
-    ).first()
-    payment = db.session.scalars(
-        select(Payment)
-        .where(Payment.shop_id == shop_id, Payment.order_id == order_id, Payment.status == "succeeded")
-        .order_by(Payment.id.desc())
-        .limit(1)
-    ).first()
+    protection = latest_protection(shop_id, order_id)
+    payment = latest_payment(shop_id, order_id)
     if protection is not None and payment is None:
         payment = protection.payment
     known = {

@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from plugin.errors import NotFoundError
 from plugin.extensions import db
-from plugin.models import Consent, Policy, Protection, Shipment
+from plugin.models import Consent, Payment, Policy, Protection, Shipment
 from plugin.services.paging import fetch_page, page_window
 
 
@@ -50,6 +50,16 @@ def latest_protection(shop_id: str, order_id: str) -> Protection | None:
         select(Protection)
         .where(Protection.shop_id == shop_id, Protection.order_id == order_id)
         .order_by(Protection.created_at.desc())
+        .limit(1)
+    ).first()
+
+
+def latest_payment(shop_id: str, order_id: str) -> Payment | None:
+    """The order's newest succeeded payment, if any."""
+    return db.session.scalars(
+        select(Payment)
+        .where(Payment.shop_id == shop_id, Payment.order_id == order_id, Payment.status == "succeeded")
+        .order_by(Payment.id.desc())
         .limit(1)
     ).first()
 

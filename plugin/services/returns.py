@@ -36,7 +36,7 @@ from plugin.models import BlockedShopper, Claim, Payment, Protection, Return, Sh
 from plugin.services import audit, claim_events, claim_payouts
 from plugin.services.claims import normalise_email, normalise_order_number
 from plugin.services.paging import fetch_page, page_window
-from plugin.services.protections import latest_protection
+from plugin.services.protections import latest_payment, latest_protection
 from plugin.services.settings import effective_settings
 
 log = logging.getLogger(__name__)
@@ -91,15 +91,6 @@ class ReturnRequest:
 class OpenedReturn:
     ret: Return
     created: bool
-
-
-def _latest_payment(shop_id: str, order_id: str) -> Payment | None:
-    return db.session.scalars(
-        select(Payment)
-        .where(Payment.shop_id == shop_id, Payment.order_id == order_id, Payment.status == "succeeded")
-        .order_by(Payment.id.desc())
-        .limit(1)
-    ).first()
 
 
 def _outbound_parcel(shop_id: str, order_id: str, items: Sequence[ReturnItem]) -> Shipment | None:
@@ -168,7 +159,7 @@ def record_return(shop: Shop, request: ReturnRequest, now: datetime) -> OpenedRe
     """Record the return and, when the return cover pays it, its claim (the caller commits)."""
     order_id = normalise_order_number(request.order_id)
     protection = latest_protection(shop.id, order_id)
-    payment = _latest_payment(shop.id, order_id) or (protection.payment if protection else None)
+    payment = latest_payment(shop.id, order_id) or (protection.payment if protection else None)
     currency = (request.currency or (protection.currency if protection else None) or shop.currency).upper()
     repeat = _repeat(shop.id, request, currency)
     if repeat is not None:
