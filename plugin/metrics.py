@@ -50,6 +50,46 @@ WEBHOOKS = Counter(
 )
 
 
+# Outbound calls: an insurer answers in tens of milliseconds to tens of seconds (its read timeout is 20 s).
+CALL_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0)
+INSURER_DURATION = Histogram(
+    "plugin_insurer_call_duration_seconds",
+    "Time an insurer adapter call took (failed ones too), by insurer and operation.",
+    ["insurer", "operation"],
+    buckets=CALL_BUCKETS,
+)
+INSURER_ERRORS = Counter(
+    "plugin_insurer_errors_total",
+    "Insurer adapter calls that failed, by insurer, operation and kind of error.",
+    ["insurer", "operation", "error"],
+)
+STRIPE_DURATION = Histogram(
+    "plugin_stripe_call_duration_seconds",
+    "Time a Stripe API call took (its client's own quick retries included), by operation.",
+    ["operation"],
+    buckets=CALL_BUCKETS,
+)
+STRIPE_ERRORS = Counter(
+    "plugin_stripe_errors_total",
+    "Stripe API calls that failed, by operation and kind of error.",
+    ["operation", "error"],
+)
+
+
+def insurer_called(insurer: str, operation: str, seconds: float, error: str | None) -> None:
+    """Time an insurer call, and count it as an error of that kind if it failed."""
+    INSURER_DURATION.labels(insurer, operation).observe(seconds)
+    if error is not None:
+        INSURER_ERRORS.labels(insurer, operation, error).inc()
+
+
+def stripe_called(operation: str, seconds: float, error: str | None) -> None:
+    """Time a Stripe API call, and count it as an error of that kind if it failed."""
+    STRIPE_DURATION.labels(operation).observe(seconds)
+    if error is not None:
+        STRIPE_ERRORS.labels(operation, error).inc()
+
+
 def job_finished(kind: str, status: str) -> None:
     """Count a job attempt's end: succeeded, retrying or failed."""
     JOBS.labels(kind, status).inc()

@@ -23,6 +23,7 @@ from plugin.domain.policies import (
 )
 from plugin.extensions import db
 from plugin.insurers.base import Binding, Insurer, InsurerError, Parcel, ParcelItem, TransientInsurerError
+from plugin.insurers.measured import MeasuredInsurer
 from plugin.jobs.base import FailJob, JobError, JobKind, JobView, RetryJob, with_lost_answer_retries
 from plugin.models import Policy, Protection, Shipment, Shop
 from plugin.services import webhooks
@@ -46,13 +47,14 @@ def _insurer(ctx: Any, shop: Shop, provider: str) -> Insurer:
     same = provider == settings["insurer"]["provider"]
     config = settings["insurer"]["config"] if same else {}
     credentials = read_secrets(shop, _CREDENTIALS, ctx.app.extensions["secret_box"]) if same else {}
-    return ctx.insurer_factory(
+    adapter = ctx.insurer_factory(
         provider,
         config,
         {name.rsplit(".", 1)[1]: value for name, value in credentials.items()},
         engine=db.engine,
         allow_private=ctx.app.config["ALLOW_PRIVATE_INSURER_HOSTS"],
     )
+    return MeasuredInsurer(adapter)  # every call timed, every failure counted (/metrics)
 
 
 def _shop_and_insurer(ctx: Any, policy: Policy) -> tuple[Shop, Insurer]:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
 import stripe
 from stripe.params import RefundCreateParams, RefundListParams
+
+from plugin import metrics
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
 
@@ -49,6 +53,37 @@ def _error(what: str, exc: stripe.StripeError) -> StripeApiError:
     )
 
 
+def error_kind(exc: BaseException) -> str:
+    """What went wrong with a Stripe call, as one of a few label values (plugin_stripe_errors_total)."""
+    cause = exc.__cause__ if isinstance(exc, StripeApiError) else exc
+    if isinstance(cause, stripe.APIConnectionError):
+        return "connection"  # timeouts and resets alike
+    if isinstance(cause, stripe.AuthenticationError | stripe.PermissionError):
+        return "auth"
+    if isinstance(cause, stripe.RateLimitError):
+        return "rate_limited"
+    if isinstance(cause, stripe.StripeError):
+        status = cause.http_status
+        if status is not None and status >= 500:
+            return "http_5xx"
+        return "http_4xx" if status is not None and status >= 400 else "invalid_response"
+    return "unexpected"
+
+
+@contextmanager
+def _measured(operation: str) -> Iterator[None]:
+    """Time the call and count its failure by kind."""
+    started = time.perf_counter()
+    error: str | None = None
+    try:
+        yield
+    except Exception as exc:
+        error = error_kind(exc)
+        raise
+    finally:
+        metrics.stripe_called(operation, time.perf_counter() - started, error)
+
+
 @dataclass(frozen=True, slots=True)
 class StripeRefundAnswer:
     """A refund as Stripe reports it."""
@@ -87,23 +122,25 @@ class StripeApi:
 
     def checkout_line_items(self, session_id: str) -> list[dict[str, Any]]:
         """Every line item of a Checkout Session, with prices and products expanded."""
-        try:
-            page = self._client.v1.checkout.sessions.line_items.list(
-                session_id, params={"limit": 100, "expand": ["data.price.product"]}
-            )
-            return [item.to_dict() for item in page.auto_paging_iter()]
-        except stripe.StripeError as exc:
-            raise _error(f"listing line items of {session_id}", exc) from exc
+        with _measured("checkout_line_items"):
+            try:
+                page = self._client.v1.checkout.sessions.line_items.list(
+                    session_id, params={"limit": 100, "expand": ["data.price.product"]}
+                )
+                return [item.to_dict() for item in page.auto_paging_iter()]
+            except stripe.StripeError as exc:
+                raise _error(f"listing line items of {session_id}", exc) from exc
 
     def events(self, since: datetime, types: Iterable[str]) -> list[dict[str, Any]]:
         """The account's events of these types created since `since`, oldest first (Stripe keeps 30 days)."""
-        try:
-            page = self._client.v1.events.list(
-                params={"created": {"gte": int(since.timestamp())}, "types": list(types), "limit": 100}
-            )
-            newest_first = [event.to_dict() for event in page.auto_paging_iter()]
-        except stripe.StripeError as exc:
-            raise _error("listing events", exc) from exc
+        with _measured("events"):
+            try:
+                page = self._client.v1.events.list(
+                    params={"created": {"gte": int(since.timestamp())}, "types": list(types), "limit": 100}
+                )
+                newest_first = [event.to_dict() for event in page.auto_paging_iter()]
+            except stripe.StripeError as exc:
+                raise _error("listing events", exc) from exc
         return list(reversed(newest_first))
 
     def create_refund(
@@ -121,12 +158,13 @@ class StripeApi:
             params["payment_intent"] = payment_intent
         else:
             params["charge"] = charge
-        try:
-            refund = self._client.v1.refunds.create(
-                params=cast(RefundCreateParams, params), options={"idempotency_key": idempotency_key}
-            )
-        except stripe.StripeError as exc:
-            raise _error("creating a refund", exc) from exc
+        with _measured("create_refund"):
+            try:
+                refund = self._client.v1.refunds.create(
+                    params=cast(RefundCreateParams, params), options={"idempotency_key": idempotency_key}
+                )
+            except stripe.StripeError as exc:
+                raise _error("creating a refund", exc) from exc
         return StripeRefundAnswer.of(refund.to_dict())
 
     def refunds_of(self, *, payment_intent: str | None, charge: str | None) -> list[StripeRefundAnswer]:
@@ -136,8 +174,9 @@ class StripeApi:
             params["payment_intent"] = payment_intent
         else:
             params["charge"] = charge
-        try:
-            page = self._client.v1.refunds.list(params=cast(RefundListParams, params))
-        except stripe.StripeError as exc:
-            raise _error("listing refunds", exc) from exc
+        with _measured("refunds_of"):
+            try:
+                page = self._client.v1.refunds.list(params=cast(RefundListParams, params))
+            except stripe.StripeError as exc:
+                raise _error("listing refunds", exc) from exc
         return [StripeRefundAnswer.of(refund.to_dict()) for refund in page.data]
