@@ -1,13 +1,13 @@
 """Alembic environment: runs inside the Flask app, on its engine and its models' metadata."""
 
 import logging
-from logging.config import fileConfig
 
 from alembic import context
 from flask import current_app
 
 config = context.config
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+# No fileConfig(alembic.ini): the app configured logging already (JSON lines on stderr, plugin/logs.py), and
+# replacing the root logger's handler here would turn every later line of the process into alembic's text.
 logger = logging.getLogger("alembic.env")
 
 target_db = current_app.extensions["migrate"].db

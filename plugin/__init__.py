@@ -99,7 +99,7 @@ def _configure_openapi(app: Flask) -> None:
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints. Nothing happens at import time."""
-    from plugin import admin, cli, demo, health, i18n, iso_codes, metrics, portal, rate_limits, terms
+    from plugin import admin, cli, demo, health, i18n, iso_codes, logs, metrics, portal, rate_limits, terms
     from plugin.api import register as register_api
     from plugin.config import from_environment, load_config
     from plugin.crypto import SecretBox
@@ -118,7 +118,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(overrides)
     app.config["MAX_CONTENT_LENGTH"] = MAX_JSON_BODY
     app.session_interface = PagesOnlySessionInterface()
-    logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"))
+    # JSON lines on stderr (LOG_FORMAT=text for a terminal); every line names its request (see plugin/logs.py).
+    logs.configure(app.config.get("LOG_LEVEL", "INFO"), app.config.get("LOG_FORMAT", "json"))
+    app.wsgi_app = logs.RequestIds(app.wsgi_app)  # type: ignore[method-assign]
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         os.makedirs(app.instance_path, exist_ok=True)  # the embedded database lives in the instance folder

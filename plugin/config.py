@@ -29,6 +29,14 @@ def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _choice(environ: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    """One of `choices` (case-insensitive); anything else refuses to start."""
+    value = (environ.get(name) or "").strip().lower() or default
+    if value not in choices:
+        raise ConfigurationError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
 def _seconds(environ: Mapping[str, str], name: str, default: int, unit: str = "seconds") -> int:
     """A whole, positive number (of seconds, or of `unit`) from the environment."""
     value = (environ.get(name) or "").strip()
@@ -184,6 +192,8 @@ def load_config(environ: Mapping[str, str], instance_path: str) -> dict[str, Any
         "MIGRATIONS_DIR": environ.get("MIGRATIONS_DIR", str(MIGRATIONS_DIR)),
         "KEY_CACHE_SECONDS": _fractional_seconds(environ, "KEY_CACHE_SECONDS", 5.0),
         "LOG_LEVEL": environ.get("LOG_LEVEL", "INFO"),
+        # One JSON object per log line (for a log collector), or plain text lines for a person at a terminal.
+        "LOG_FORMAT": _choice(environ, "LOG_FORMAT", ("json", "text"), "json"),
         "DOSSIER_FONT": environ.get("DOSSIER_FONT", "").strip() or None,
         # How long a worker owns a leased job: a dead worker's jobs are taken over after it.
         "WORKER_LEASE_SECONDS": _seconds(environ, "WORKER_LEASE_SECONDS", 300),

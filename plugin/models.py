@@ -127,6 +127,8 @@ class WebhookDelivery(Model):
     topic: Mapped[str] = mapped_column(String(100))
     outcome: Mapped[str] = mapped_column(String(40))  # what it did: "applied", "ignored", …
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The id of the request that brought it (X-Request-ID): its log lines, and its jobs', carry the same.
+    request_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
 
 
 class Payment(Model):
@@ -385,6 +387,8 @@ class Job(Model):
     leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_error: Mapped[str | None] = mapped_column(String(1000), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The request that queued it (or queued the job that queued it): the worker logs its lines under this id.
+    request_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

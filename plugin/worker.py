@@ -18,7 +18,7 @@ from typing import Any
 
 from flask import Flask
 
-from plugin import metrics
+from plugin import logs, metrics
 from plugin.domain.jobs import JobStatus
 from plugin.extensions import db
 from plugin.insurers.base import Insurer
@@ -100,6 +100,7 @@ class Worker:
             apply()
         jobs.succeed(row, self.clock())
         db.session.commit()
+        log.info("job succeeded", extra={"attempt": job.attempts})
         self.stats.jobs_succeeded += 1
         metrics.job_finished(job.kind, str(JobStatus.SUCCEEDED))
 
@@ -214,7 +215,13 @@ class Worker:
             db.session.rollback()
             return
         job = JobView.of(row)
+        request_id = row.request_id
         db.session.commit()  # the lease is ours; no lock is kept while the handler calls out
+        # Every line logged while it runs names the job and the request that queued it.
+        with logs.job_context(job.id, job.kind, request_id):
+            self._attempt(job)
+
+    def _attempt(self, job: JobView) -> None:
         kind = self.kinds.get(job.kind)
         try:
             if kind is None:

@@ -12,6 +12,7 @@ from plugin.domain.ids import new_id
 from plugin.domain.jobs import OPEN_JOB_STATUSES, JobStatus, after_error, backoff, job_transition
 from plugin.errors import ConflictError
 from plugin.extensions import db
+from plugin.logs import current_request_id
 from plugin.models import Job
 
 
@@ -27,7 +28,8 @@ def enqueue(
 ) -> Job:
     """Queue a job in the caller's transaction (the caller commits it with the effect that needs it).
 
-    The same idempotency key asks for the same effect: the job already queued (or done) is returned.
+    The same idempotency key asks for the same effect: the job already queued (or done) is returned. The job
+    keeps the id of the request (or of the job) that queued it, so the worker's lines about it carry that id.
     """
     pending = next(
         (
@@ -51,6 +53,7 @@ def enqueue(
         attempts=0,
         max_attempts=max_attempts,
         next_attempt_at=now,
+        request_id=current_request_id(),
     )
     db.session.add(job)
     return job

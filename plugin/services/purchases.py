@@ -33,6 +33,7 @@ from plugin.domain.purchases import (
 )
 from plugin.domain.untrusted_text import digest_id, fit_id, fit_text
 from plugin.extensions import db
+from plugin.logs import current_request_id
 from plugin.models import Payment, Protection, Shop, StripeRefund, WebhookDelivery
 from plugin.services import claim_payouts, jobs
 from plugin.services.policies import order_policies, request_cancellation
@@ -298,7 +299,14 @@ UNSTORABLE, UNREADABLE = "unstorable", "unreadable"
 
 def _store_delivery(shop_id: str, source: str, delivery_id: str, topic: str, outcome: str) -> None:
     db.session.add(
-        WebhookDelivery(shop_id=shop_id, source=source, delivery_id=delivery_id, topic=topic, outcome=outcome)
+        WebhookDelivery(
+            shop_id=shop_id,
+            source=source,
+            delivery_id=delivery_id,
+            topic=topic,
+            outcome=outcome,
+            request_id=current_request_id(),
+        )
     )
 
 

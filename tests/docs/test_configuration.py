@@ -33,6 +33,7 @@ SAMPLES = {
     "KEY_CACHE_SECONDS": "0.5",
     "MIGRATIONS_DIR": "/srv/plugin/migrations",
     "LOG_LEVEL": "DEBUG",
+    "LOG_FORMAT": "text",
     "DOSSIER_FONT": "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
     "SMTP_URL": "smtp+starttls://mailer:secret@smtp.example.com:587",
     "MAIL_FROM": "Jade House <claims@shop.example>",
