@@ -14,8 +14,11 @@ worker_connections = 1000
 
 # No secret in the access log. The default format logs `%(u)s`, the user part of an `Authorization: Basic`
 # header (where a client may put an API key), the whole request line with its query string (which may carry
-# anything) and the Referer (another URL with a query). Log the path without its query instead.
-access_log_format = '%(h)s - - %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
+# anything) and the Referer (another URL with a query). This logger writes one JSON line per request (method,
+# path without its query, status, bytes, duration, client address, request id) and gunicorn's own messages as
+# JSON too; with LOG_FORMAT=text it keeps gunicorn's lines, in the format below (the path without its query).
+logger_class = "plugin.gunicorn_logging.JsonLogger"
+access_log_format = '%(h)s - - %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms %({x-request-id}o)s'
 
 # /metrics must sum every worker's counts, whichever worker answers the scrape: prometheus_client's multiprocess
 # mode keeps each process's values in files under PROMETHEUS_MULTIPROC_DIR. Read at import, so set here, in the
