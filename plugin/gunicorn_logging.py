@@ -30,13 +30,14 @@ class JsonLogger(Logger):
     def setup(self, cfg: Any) -> None:
         """gunicorn's handlers, with the app's JSON formatter on the error log."""
         super().setup(cfg)
-        if _json_wanted():
+        self._json = _json_wanted()  # read once: the environment does not change under a running server
+        if self._json:
             for handler in self.error_log.handlers:
                 handler.setFormatter(JsonLines())
 
     def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: timedelta) -> None:
         """One JSON line per answered request."""
-        if not _json_wanted():
+        if not self._json:
             super().access(resp, req, environ, request_time)
             return
         if not self.access_log_enabled:
