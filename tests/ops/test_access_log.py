@@ -42,3 +42,49 @@ def test_each_request_is_one_json_line_with_its_request_id(app, database_url, sh
     errors = [line for path in tmp_path.glob("gunicorn-*.err") for line in path.read_text().splitlines()]
     assert any(json.loads(line)["logger"] == "gunicorn.error" for line in errors), errors
     assert all(json.loads(line)["level"] for line in errors), errors
+
+
+class _Answer:
+    status = "201 CREATED"
+    sent = 42
+    headers = [("Content-Type", "application/json"), ("X-Request-ID", "rid-1")]
+
+
+def _access_line(tmp_path, monkeypatch, log_format: str) -> str:
+    from datetime import timedelta
+
+    from gunicorn.config import Config
+
+    from plugin.gunicorn_logging import JsonLogger
+
+    monkeypatch.setenv("LOG_FORMAT", log_format)
+    target = tmp_path / f"access-{log_format}.log"
+    config = Config()
+    config.set("accesslog", str(target))
+    config.set("access_log_format", '%(h)s "%(m)s %(U)s %(H)s" %(s)s %({x-request-id}o)s')
+    logger = JsonLogger(config)
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": '/api/v1/odd"\\path',
+        "QUERY_STRING": "key=sk_live_abcdefghijkl",
+        "RAW_URI": '/api/v1/odd"\\path?key=sk_live_abcdefghijkl',
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "10.0.0.7",
+        "HTTP_AUTHORIZATION": "Bearer sk_live_abcdefghijkl",
+    }
+    logger.access(_Answer(), [("AUTHORIZATION", "Bearer sk_live_abcdefghijkl")], environ, timedelta(milliseconds=12))
+    for log in (logger.access_log, logger.error_log):  # the loggers are global: leave no handler (or open file)
+        for handler in list(log.handlers):
+            handler.close()
+            log.removeHandler(handler)
+    return target.read_text()
+
+
+def test_an_odd_path_still_makes_valid_json_and_text_mode_keeps_gunicorn_s_line(tmp_path, monkeypatch):
+    line = json.loads(_access_line(tmp_path, monkeypatch, "json"))
+    assert (line["method"], line["path"], line["status"], line["bytes"]) == ("POST", '/api/v1/odd"\\path', 201, 42)
+    assert (line["request_id"], line["remote_addr"], line["duration_ms"]) == ("rid-1", "10.0.0.7", 12.0)
+    text = _access_line(tmp_path, monkeypatch, "text")
+    assert text.startswith("10.0.0.7 ") and "rid-1" in text and " 201 " in text
+    for written in (json.dumps(line), text):
+        assert "sk_live" not in written and "key=" not in written and "Bearer" not in written
