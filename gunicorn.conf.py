@@ -7,7 +7,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-# ---- Where, how many, how long (the Procfile's `web:` line is just `gunicorn 'plugin:create_app()'`) ----------
+# ---- Where, how many, how long (the Procfile's `web:` line only names the app) ----------
 
 
 def _cpu_count(cpu_max: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
@@ -78,8 +78,6 @@ graceful_timeout = 25
 # (nginx's upstream keepalive_timeout and AWS ALB's are 60 s), so the proxy always closes first and never sends a
 # request down a connection gunicorn is closing (a 502). An idle connection is one parked greenlet.
 keepalive = 75
-# Access log lines on stdout, with the rest of the process's output.
-accesslog = "-"
 
 # Slow clients: a sync or gthread worker reads each request body in one of its few threads, so as many
 # connections as there are threads, each trickling its body, freeze the whole server. A gevent worker reads
