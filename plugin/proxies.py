@@ -66,13 +66,22 @@ def _packed(text: str) -> tuple[int, int] | None:
     return 6, value
 
 
-def _address(text: str) -> str | None:
-    """The address in one X-Forwarded-For entry (`192.0.2.1`, `192.0.2.1:5050`, `[2001:db8::1]:443`), or None."""
+def _hop_address(text: str) -> tuple[str, tuple[int, int]] | None:
+    """The address in one X-Forwarded-For entry (`192.0.2.1`, `192.0.2.1:5050`, `[2001:db8::1]:443`) and its
+    parsed form, or None."""
     text = text.strip()
-    if _packed(text) is not None:
-        return text
+    packed = _packed(text)
+    if packed is not None:
+        return text, packed
     host = text[1 : text.find("]")] if text.startswith("[") else text.rpartition(":")[0]
-    return host if _packed(host) is not None else None
+    packed = _packed(host)
+    return None if packed is None else (host, packed)
+
+
+def _address(text: str) -> str | None:
+    """The address in one X-Forwarded-For entry, or None."""
+    found = _hop_address(text)
+    return None if found is None else found[0]
 
 
 class TrustedProxies:
@@ -116,13 +125,10 @@ class TrustedProxies:
 
     def _hop(self, text: str) -> tuple[str, bool] | None:
         """One X-Forwarded-For entry: its address and whether it is a listed proxy; None when not an address."""
-        try:
+        if text in self._hops:
             return self._hops[text]
-        except KeyError:
-            pass
-        address = _address(text)
-        packed = None if address is None else _packed(address)
-        known = None if address is None or packed is None else (address, self._in_networks(packed))
+        found = _hop_address(text)
+        known = None if found is None else (found[0], self._in_networks(found[1]))
         if len(self._hops) >= MAX_REMEMBERED:
             self._hops.clear()
         self._hops[text] = known
@@ -164,7 +170,6 @@ class ProxyHeaders:
         if proxies.trusts_peer(peer):
             forwarded_for = environ.get("HTTP_X_FORWARDED_FOR")
             if forwarded_for:
-                environ["plugin.peer_addr"] = peer
                 environ["REMOTE_ADDR"] = proxies.rightmost_untrusted(peer, forwarded_for)
             proto = environ.get("HTTP_X_FORWARDED_PROTO")
             if proto:

@@ -82,16 +82,11 @@ def test_the_middleware_rewrites_address_and_scheme_from_trusted_peers_only():
     behind = _run(
         middleware, REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.7", HTTP_X_FORWARDED_PROTO="https"
     )
-    assert (behind["REMOTE_ADDR"], behind["wsgi.url_scheme"], behind["plugin.peer_addr"]) == (
-        "203.0.113.7",
-        "https",
-        "10.0.0.2",
-    )
+    assert (behind["REMOTE_ADDR"], behind["wsgi.url_scheme"]) == ("203.0.113.7", "https")
     forged = _run(
         middleware, REMOTE_ADDR="203.0.113.9", HTTP_X_FORWARDED_FOR="198.51.100.1", HTTP_X_FORWARDED_PROTO="https"
     )
     assert (forged["REMOTE_ADDR"], forged["wsgi.url_scheme"]) == ("203.0.113.9", "http")
-    assert "plugin.peer_addr" not in forged
     odd = _run(middleware, REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_PROTO="gopher")
     assert odd["wsgi.url_scheme"] == "http"
     chained = _run(middleware, REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_PROTO="http, HTTPS")
