@@ -99,7 +99,7 @@ def _configure_openapi(app: Flask) -> None:
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints. Nothing happens at import time."""
-    from plugin import admin, cli, demo, health, i18n, iso_codes, logs, metrics, portal, rate_limits, terms
+    from plugin import admin, cli, demo, health, i18n, iso_codes, logs, metrics, portal, proxies, rate_limits, terms
     from plugin.api import register as register_api
     from plugin.config import from_environment, load_config
     from plugin.crypto import SecretBox
@@ -142,7 +142,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _configure_openapi(app)
     api.init_app(app)
     app.extensions["grant_cache"] = GrantCache(ttl=float(app.config.get("KEY_CACHE_SECONDS", 5)))
-    app.extensions["secret_box"] = SecretBox.from_config(app.config["ENCRYPTION_KEY"], app.config["SECRET_KEY"])
+    app.extensions["secret_box"] = SecretBox.from_config(
+        app.config["ENCRYPTION_KEY"], app.config["SECRET_KEY"], app.config.get("SECRET_KEY_FALLBACKS", ())
+    )
 
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
@@ -163,6 +165,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         if name not in {"demo", "portal", "admin"}:
             csrf.exempt(blueprint)
     cli.register(app)
+    # Last, so it wraps every other WSGI layer: all of them, and gunicorn's access log, see the client's address.
+    proxies.install(app, app.config["FORWARDED_ALLOW_IPS"])
     iso_codes.warm_up()
 
     @app.after_request

@@ -1,4 +1,5 @@
-"""Flask commands: `shops` (create, roll-keys, list), `shoppers erase`, `evidence purge`, `demo` and more."""
+"""Flask commands: `shops` (create, roll-keys, list), `shoppers erase`, `evidence purge`, `keys rotate`, `demo` and
+more."""
 
 from __future__ import annotations
 
@@ -388,6 +389,33 @@ def users_set_password_command(email: str, password: str) -> None:
     click.echo(f"Password of {user.email} changed.")
 
 
+keys_cli = AppGroup("keys", help="Encryption keys of stored secrets (ENCRYPTION_KEY).")
+
+
+@keys_cli.command("rotate")
+@click.option("--batch-size", default=200, show_default=True, type=click.IntRange(1, 10_000), help="Rows a commit.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def keys_rotate_command(batch_size: int, as_json: bool) -> None:
+    """Re-encrypt every stored secret under the first ENCRYPTION_KEY (safe to run again, and beside running
+    processes); exits 1 when a secret cannot be read with any configured key (it is left as it is)."""
+    from plugin.services.key_rotation import rotate
+
+    summary = rotate(current_app.extensions["secret_box"], utcnow(), batch_size)
+    data = summary.report()
+    if as_json:
+        click.echo(json.dumps(data))
+    else:
+        for table, counts in data["tables"].items():
+            meanwhile = f", {counts['changed_meanwhile']} changed meanwhile" if counts["changed_meanwhile"] else ""
+            done, current = counts["reencrypted"], counts["already_current"]
+            click.echo(f"{table}: {done} re-encrypted, {current} already under the first key{meanwhile}")
+        for row in data["undecryptable"]:
+            where = ", ".join(f"{name} {value}" for name, value in row.items() if name != "table")
+            click.echo(f"cannot decrypt {row['table']} ({where}) with any configured key; left as it is", err=True)
+    if data["undecryptable"]:
+        raise SystemExit(1)
+
+
 def register(app: Flask) -> None:
     """Add the project's commands to `flask --app plugin …`."""
     app.cli.add_command(shops_cli)
@@ -401,3 +429,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(shoppers_cli)
     app.cli.add_command(evidence_cli)
     app.cli.add_command(demo_command)
+    app.cli.add_command(keys_cli)

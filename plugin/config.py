@@ -152,6 +152,16 @@ def _public_base_url(environ: Mapping[str, str]) -> str | None:
     return raw
 
 
+def _forwarded_allow_ips(environ: Mapping[str, str]) -> tuple[str, ...]:
+    """The trusted proxies' addresses and networks (empty: trust no proxy, the peer is the client)."""
+    from plugin.proxies import InvalidProxyList, parse_allow_list
+
+    try:
+        return parse_allow_list(environ.get("FORWARDED_ALLOW_IPS") or "")
+    except InvalidProxyList as exc:
+        raise ConfigurationError(str(exc)) from None
+
+
 def load_config(environ: Mapping[str, str], instance_path: str) -> dict[str, Any]:
     """Flask config built from environment variables (see the README's configuration table)."""
     demo = _flag(environ, "DEMO", False)
@@ -213,6 +223,8 @@ def load_config(environ: Mapping[str, str], instance_path: str) -> dict[str, Any
         "EVIDENCE_S3_ENDPOINT_URL": _endpoint_url(environ, "EVIDENCE_S3_ENDPOINT_URL"),
         # /readyz answers 503 once the longest-waiting due job has waited this long (the worker is stuck or gone).
         "READY_MAX_JOB_AGE_SECONDS": _seconds(environ, "READY_MAX_JOB_AGE_SECONDS", 900),
+        # Reverse proxies whose X-Forwarded-For and X-Forwarded-Proto count (rate limits per client address).
+        "FORWARDED_ALLOW_IPS": _forwarded_allow_ips(environ),
         # /metrics wants `Authorization: Bearer <this>` when set; open when unset.
         "METRICS_TOKEN": (environ.get("METRICS_TOKEN") or "").strip() or None,
     }

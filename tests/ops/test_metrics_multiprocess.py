@@ -29,15 +29,16 @@ def workers_of(master: int) -> set[int]:
 
 
 def gunicorn_master(port: int) -> int:
-    """The pid of the gunicorn master bound to this loopback port (its workers share its command line)."""
-    bind = f"127.0.0.1:{port}"
+    """The pid of the gunicorn master serving this loopback port (gunicorn.conf.py binds PORT from its environment,
+    which its workers share)."""
     bound = []
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
             args = cmdline.read_bytes().split(b"\0")
+            environ = (cmdline.parent / "environ").read_bytes().split(b"\0")
         except OSError:
             continue
-        if bind.encode() in args and any(arg.endswith(b"gunicorn") for arg in args):
+        if f"PORT={port}".encode() in environ and any(arg.endswith(b"gunicorn") for arg in args):
             bound.append(int(cmdline.parent.name))
     masters = [pid for pid in bound if workers_of(pid)]
     assert len(masters) == 1, bound
