@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from types import FunctionType
 from typing import Any
 
 from flask import Flask, Response, send_from_directory
@@ -33,6 +34,27 @@ PAGE_SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",  # frame-ancestors for browsers that predate CSP 2
     "Referrer-Policy": "same-origin",  # order and claim pages carry ids in their URLs
 }
+
+
+class PluginFlask(Flask):
+    """Flask, with its per-call check of whether a hook or view is `async def` done once per function."""
+
+    _MAX_CHECKED = 2048  # plain functions only, and registered ones are few: the bound is against surprises
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._checked_sync: dict[Callable[..., Any], Callable[..., Any]] = {}
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """As Flask's, which runs inspect.iscoroutinefunction on every hook of every request (a dozen per quote)."""
+        if type(func) is not FunctionType:  # bound methods and partials are made anew per call: not cached
+            return super().ensure_sync(func)
+        checked = self._checked_sync.get(func)
+        if checked is None:
+            if len(self._checked_sync) >= self._MAX_CHECKED:
+                self._checked_sync.clear()
+            checked = self._checked_sync[func] = super().ensure_sync(func)
+        return checked
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -109,7 +131,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from plugin.sessions import PagesOnlySessionInterface
 
     # static/ (the widget, the demo's assets) sits beside the package, as the layout has it.
-    app = Flask(__name__, instance_relative_config=True, static_folder=str(STATIC_DIR))
+    app = PluginFlask(__name__, instance_relative_config=True, static_folder=str(STATIC_DIR))
     overrides = dict(config or {})
     environ = overrides.pop("ENVIRON", None)
     app.config.update(

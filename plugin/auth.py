@@ -47,13 +47,26 @@ def hash_key(key: str) -> str:
 def parse_bearer(authorization_header: str) -> str | None:
     """The key in an `Authorization: Bearer <key>` value, however the scheme is cased or spaced; else None."""
     # The scheme is case-insensitive (RFC 9110 §11.1); clients also send tabs or runs of spaces around the key.
-    parts = authorization_header.split(None, 1)
+    # One split on any whitespace: exactly two words, the scheme and a key with no blank inside.
+    parts = authorization_header.split()
     if len(parts) != 2 or parts[0].lower() != "bearer":
         return None
-    token = parts[1].strip()
-    if not token or any(character.isspace() for character in token):
-        return None
-    return token
+    return parts[1]
+
+
+_PRESENTED = "plugin.presented_key"  # the WSGI environ's memo of the request's key and its hash
+
+
+def presented_key(environ: dict[str, Any]) -> tuple[str, str] | None:
+    """The request's bearer key and its hash_key(), once per request (the rate limit and the key check both need
+    them); None without a readable key."""
+    try:
+        return environ[_PRESENTED]
+    except KeyError:
+        token = parse_bearer(environ.get("HTTP_AUTHORIZATION", ""))
+        presented = None if token is None else (token, hash_key(token))
+        environ[_PRESENTED] = presented
+        return presented
 
 
 def key_fingerprint(authorization_header: str) -> str:
@@ -65,7 +78,13 @@ def key_fingerprint(authorization_header: str) -> str:
     token = parse_bearer(authorization_header)
     if token is None:
         return "-"
-    return hashlib.sha256(token.encode()).hexdigest()[:16]
+    return hash_key(token)[:16]
+
+
+def request_key_fingerprint(environ: dict[str, Any]) -> str:
+    """key_fingerprint() of the request's Authorization header, from the per-request memo."""
+    presented = presented_key(environ)
+    return "-" if presented is None else presented[1][:16]
 
 
 def bearer_token() -> str | None:
@@ -73,11 +92,13 @@ def bearer_token() -> str | None:
     return parse_bearer(request.headers.get("Authorization", ""))
 
 
-def authenticate(token: str | None, now: datetime, lookup: Callable[[str], KeyGrant | None]) -> Caller:
-    """The caller a key stands for, or AuthenticationError."""
+def authenticate(
+    token: str | None, now: datetime, lookup: Callable[[str], KeyGrant | None], key_hash: str | None = None
+) -> Caller:
+    """The caller a key stands for, or AuthenticationError (`key_hash`: hash_key(token), when already known)."""
     if not token or len(token) > MAX_KEY_LENGTH:
         raise AuthenticationError()
-    grant = lookup(hash_key(token))
+    grant = lookup(key_hash or hash_key(token))
     if grant is None:
         raise AuthenticationError("Unknown API key.", code="invalid_api_key")
     if grant.expires_at is not None and grant.expires_at <= now:
@@ -99,7 +120,9 @@ def require_key(*kinds: KeyKind, cached: bool = False) -> Callable[[F], F]:
     def decorator(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            caller = authenticate(bearer_token(), utcnow(), _cached_lookup if cached else load_grant)
+            presented = presented_key(request.environ)
+            token, key_hash = presented if presented is not None else (None, None)
+            caller = authenticate(token, utcnow(), _cached_lookup if cached else load_grant, key_hash)
             if caller.kind not in kinds:
                 raise PermissionDeniedError()
             g.caller = caller

@@ -14,6 +14,7 @@ import os
 import time
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
@@ -107,14 +108,28 @@ def _start_timer() -> None:
     g.metrics_started = time.perf_counter()
 
 
+# The labelled children, looked up once per label set: `labels()` validates and locks on every call, and this hook
+# runs on every request. The label values are bounded (URL rules, METHODS, status codes), and so are these.
+_request_counters: dict[tuple[str, str, int], Any] = {}
+_request_timers: dict[tuple[str, str], Any] = {}
+
+
 def _count_request(response: Response) -> Response:
+    current = request._get_current_object()  # type: ignore[attr-defined]  # one proxy hop, not three
     started = g.get("metrics_started")
-    rule = request.url_rule
+    rule = current.url_rule
     route = rule.rule if rule is not None else UNMATCHED
-    method = request.method if request.method in METHODS else "OTHER"
-    HTTP_REQUESTS.labels(route, method, str(response.status_code)).inc()
+    method = current.method if current.method in METHODS else "OTHER"
+    status = response.status_code
+    counter = _request_counters.get((route, method, status))
+    if counter is None:
+        counter = _request_counters[(route, method, status)] = HTTP_REQUESTS.labels(route, method, str(status))
+    counter.inc()
     if started is not None:
-        HTTP_DURATION.labels(route, method).observe(time.perf_counter() - started)
+        timer = _request_timers.get((route, method))
+        if timer is None:
+            timer = _request_timers[(route, method)] = HTTP_DURATION.labels(route, method)
+        timer.observe(time.perf_counter() - started)
     return response
 
 

@@ -40,7 +40,15 @@ def utcnow() -> datetime:
 
 def rfc3339(value: datetime | None) -> str | None:
     """A time as the API shows it: RFC 3339 in UTC, to the second (`2026-11-21T06:00:00Z`)."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+    if not value:
+        return None
+    moment = value.astimezone(UTC)
+    if moment.year < 1000:  # strftime does not pad such years on every platform: keep its spelling
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    # Formatted directly: strftime was the slowest step of building a quote's answer.
+    return (
+        f"{moment.year}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}Z"
+    )
 
 
 class UTCDateTime(TypeDecorator[datetime]):

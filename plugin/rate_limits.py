@@ -23,7 +23,7 @@ from limits.errors import StorageError
 from limits.storage import storage_from_string
 from limits.strategies import SlidingWindowCounterRateLimiter
 
-from plugin.auth import key_fingerprint
+from plugin.auth import request_key_fingerprint
 from plugin.errors import RateLimitedError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -113,8 +113,9 @@ def per_key_and_address(config_key: str) -> Callable[[F], F]:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             limiter: RateLimiter = current_app.extensions["rate_limiter"]
-            credential = key_fingerprint(request.environ.get("HTTP_AUTHORIZATION", ""))
-            limiter.hit(current_app.config[config_key], view.__name__, credential, request.remote_addr or "-")
+            environ = request.environ
+            credential = request_key_fingerprint(environ)
+            limiter.hit(current_app.config[config_key], view.__name__, credential, environ.get("REMOTE_ADDR") or "-")
             return view(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]

@@ -55,11 +55,14 @@ def _has_body() -> bool:
 
 def refuse_unusable_input() -> None:
     """Before any view: path and query text the database could not hold is a 4xx, not a driver error."""
-    if request.view_args and any(isinstance(v, str) and not is_clean(v) for v in request.view_args.values()):
+    current = request._get_current_object()  # type: ignore[attr-defined]  # one proxy hop: this runs on every call
+    if current.view_args and any(isinstance(v, str) and not is_clean(v) for v in current.view_args.values()):
         raise NotFoundError()  # no object's id holds NUL
+    if not current.environ.get("QUERY_STRING"):
+        return  # no query: nothing to parse (most API calls, every quote)
     unstorable = {
         scrub(name): [UNSTORABLE_TEXT]
-        for name, values in request.args.lists()
+        for name, values in current.args.lists()
         if not is_clean(name) or not all(is_clean(value) for value in values)
     }
     if unstorable:
@@ -68,8 +71,10 @@ def refuse_unusable_input() -> None:
 
 def require_json_body() -> None:
     """A body declared as anything but JSON is a 415 (a body without Content-Type is read as JSON)."""
+    if request.method not in _BODY_METHODS:
+        return
     mimetype = request.mimetype
-    if request.method in _BODY_METHODS and mimetype and _has_body() and not is_json_media_type(mimetype):
+    if mimetype and _has_body() and not is_json_media_type(mimetype):
         raise UnsupportedMediaTypeError(
             f"This endpoint takes JSON (`application/json`), not `{mimetype}`.",
             fields={"Content-Type": ["Must be application/json or application/*+json."]},

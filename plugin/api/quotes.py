@@ -103,4 +103,4 @@ def create_quote() -> Response:
         shipping_carrier=quote_request.shipping_carrier,
     )
     # Returned as a ready response: the schema above documents it, and no second serialisation runs.
-    return Response(_encoder.encode(quote_body(quote)), mimetype="application/json")
+    return Response(_encoder.encode(quote_body(quote)), content_type="application/json")

@@ -71,21 +71,24 @@ class BundlePrice:
     @property
     def premium(self) -> int:
         """The sum of the coverages' premiums."""
-        return sum(part.premium for part in self.coverages)
+        return sum([part.premium for part in self.coverages])
 
     @property
     def customer_price(self) -> int:
         """What the shopper pays for the bundle."""
-        return sum(part.customer_price for part in self.coverages)
+        return sum([part.customer_price for part in self.coverages])
 
     @property
     def merchant_contribution(self) -> int:
         """What the merchant carries of the bundle."""
-        return sum(part.merchant_contribution for part in self.coverages)
+        return sum([part.merchant_contribution for part in self.coverages])
 
     def part(self, coverage: CoverageType) -> CoveragePrice | None:
         """The coverage's part, if the bundle has it."""
-        return next((part for part in self.coverages if part.type is coverage), None)
+        for part in self.coverages:
+            if part.type is coverage:
+                return part
+        return None
 
     @property
     def rate_tier(self) -> int | None:

@@ -132,28 +132,19 @@ def normalise_category(category: str | None) -> str | None:
     return category.strip().lower() if category else None
 
 
-def _exclusion(item: CartLine, rules: PricingRules) -> ExclusionReason | None:
-    if normalise_category(item.category) in rules.excluded_categories:
-        return ExclusionReason.CATEGORY_EXCLUDED
-    if item.sku in rules.excluded_skus:
-        return ExclusionReason.SKU_EXCLUDED
-    return None
-
-
-def _item_rate(item: CartLine, rules: PricingRules) -> Decimal:
-    category = normalise_category(item.category)
-    if category is not None and category in rules.category_rates:
-        return rules.category_rates[category]
-    return rules.rate
-
-
 def percent_premium(items: Sequence[CartLine], rules: PricingRules) -> int:
     """Sum of item value x rate, exact, rounded up to the increment, then held within [minimum, maximum]."""
     # Values are summed per rate in integers first, so the exact sum takes one product per distinct rate.
-    value_by_rate: dict[Decimal, int] = {}
-    for item in items:
-        rate = _item_rate(item, rules)
-        value_by_rate[rate] = value_by_rate.get(rate, 0) + item.unit_price * item.quantity
+    category_rates, rate = rules.category_rates, rules.rate
+    value_by_rate: dict[Decimal, int]
+    if category_rates:
+        value_by_rate = {}
+        for item in items:
+            category = item.category  # compared as normalise_category() has it, inlined on the quote path
+            item_rate = category_rates.get(category.strip().lower(), rate) if category else rate
+            value_by_rate[item_rate] = value_by_rate.get(item_rate, 0) + item.unit_price * item.quantity
+    else:
+        value_by_rate = {rate: sum([item.unit_price * item.quantity for item in items])}
     exact = sum_of_products((value, rate) for rate, value in value_by_rate.items())
     premium = round_up_to_multiple(exact, rules.round_up_to)
     premium = max(premium, rules.minimum)
@@ -172,6 +163,8 @@ def band_premium(declared_value: int, bands: tuple[Band, ...]) -> int:
 
 def merchant_contribution(premium: int, merchant_share: Decimal) -> int:
     """The merchant's part of the premium, rounded half up."""
+    if not merchant_share:
+        return 0  # the default: the shopper pays it all
     return to_minor_units(scale(premium, merchant_share), ROUND_HALF_UP)
 
 
@@ -189,12 +182,15 @@ def check_eligibility(cart: Cart, rules: PricingRules) -> Eligibility:
     """The cart's eligible items and value under the rules' exclusions and declared-value limit."""
     eligible_items: list[CartLine] = []
     excluded: list[ExcludedItem] = []
+    excluded_categories, excluded_skus = rules.excluded_categories, rules.excluded_skus
     for item in cart.items:
-        reason = _exclusion(item, rules)
-        if reason is None:
-            eligible_items.append(item)
+        category = item.category  # compared as normalise_category() has it, inlined on the quote path
+        if category and category.strip().lower() in excluded_categories:
+            excluded.append(ExcludedItem(item.sku, ExclusionReason.CATEGORY_EXCLUDED))
+        elif item.sku in excluded_skus:
+            excluded.append(ExcludedItem(item.sku, ExclusionReason.SKU_EXCLUDED))
         else:
-            excluded.append(ExcludedItem(item.sku, reason))
+            eligible_items.append(item)
     declared_value = sum([item.unit_price * item.quantity for item in eligible_items])
 
     reasons: list[IneligibleReason] = []
