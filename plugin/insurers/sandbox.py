@@ -85,9 +85,9 @@ class SandboxInsurer(Insurer):
         }
         table = cast(Table, SandboxBooking.__table__)
         insert = pg_insert if self._engine.dialect.name == "postgresql" else sqlite_insert
-        with self._engine.begin() as connection:
-            # One statement for a new booking; under a key booked before, that booking, as a real insurer
-            # replays it.
+        # The insurer's books commit each statement at once (no BEGIN/COMMIT round trips): one statement for
+        # a new booking; under a key booked before, that booking, as a real insurer replays it.
+        with self._engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             row = connection.execute(
                 insert(table)
                 .values(**values)
