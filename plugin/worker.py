@@ -110,11 +110,15 @@ class Worker:
         """Lease one batch and work through it; how many jobs it leased."""
         assert self.lease is not None
         with self.app.app_context():
-            claimed = jobs.claim_due(self.clock(), limit=self.batch_size, lease=self.lease, token=self.token)
-            for job_id in claimed:
-                self._run(job_id)
+            leased = [
+                (JobView.of(row), row.leased_until)
+                for row in jobs.lease_due(self.clock(), limit=self.batch_size, lease=self.lease, token=self.token)
+            ]
+            db.session.rollback()  # the leased rows are read: no transaction stays open while handlers call out
+            for job, leased_until in leased:
+                self._run(job, leased_until)
                 db.session.remove()
-            return len(claimed)
+            return len(leased)
 
     def run_periodic(self) -> bool:
         """Run the tracking scan if its interval has passed and no other worker took this turn; whether it ran.
@@ -208,17 +212,23 @@ class Worker:
 
     # ---- one job ---------------------------------------------------------------------------------------------
 
-    def _run(self, job_id: str) -> None:
-        row = jobs.held(job_id, self.token)
-        if row is None:
-            self.stats.lost_lease += 1
-            db.session.rollback()
-            return
-        job = JobView.of(row)
-        request_id = row.request_id
-        db.session.commit()  # the lease is ours; no lock is kept while the handler calls out
+    def _lease_is_fresh(self, leased_until: datetime | None) -> bool:
+        """Whether the batch's lease still has more than half its time to run: then no other worker can hold the
+        job yet, even with a clock somewhat ahead of ours, and it need not be read again before it runs."""
+        assert self.lease is not None
+        return leased_until is not None and self.clock() < leased_until - self.lease / 2
+
+    def _run(self, job: JobView, leased_until: datetime | None) -> None:
+        if not self._lease_is_fresh(leased_until):  # earlier jobs of the batch took long: is the lease still ours?
+            row = jobs.held(job.id, self.token)
+            if row is None:
+                self.stats.lost_lease += 1
+                db.session.rollback()
+                return
+            job = JobView.of(row)
+            db.session.commit()  # the lease is ours; no lock is kept while the handler calls out
         # Every line logged while it runs names the job and the request that queued it.
-        with logs.job_context(job.id, job.kind, request_id):
+        with logs.job_context(job.id, job.kind, job.request_id):
             self._attempt(job)
 
     def _attempt(self, job: JobView) -> None:

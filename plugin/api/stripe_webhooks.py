@@ -14,8 +14,7 @@ from plugin.models import utcnow
 from plugin.payments.stripe import InvalidSignatureError, verify_signature
 from plugin.schemas import WebhookReceiptSchema
 from plugin.services.purchases import PurchaseContext, record_unreadable
-from plugin.services.shops import get_shop
-from plugin.services.stripe_account import stripe_account
+from plugin.services.stripe_account import ReceiverCache, WebhookReceiver, load_receiver
 from plugin.services.stripe_events import record_stripe_event
 from plugin.validation import loads_signed, read_body
 
@@ -46,29 +45,54 @@ def purchase_context(line_items_checkable: bool) -> PurchaseContext:
     )
 
 
+def _receivers() -> ReceiverCache:
+    """This process's kept webhook secrets (made on first use, per app)."""
+    cache = current_app.extensions.get("stripe_receivers")
+    if cache is None:
+        cache = current_app.extensions.setdefault(
+            "stripe_receivers", ReceiverCache(ttl=float(current_app.config.get("KEY_CACHE_SECONDS", 5)))
+        )
+    return cache
+
+
+def _verify(raw: bytes, header: str | None, receiver: WebhookReceiver) -> None:
+    if not receiver.webhook_secrets:
+        raise WebhookNotConfiguredError()
+    try:
+        verify_signature(raw, header, receiver.webhook_secrets)
+    except InvalidSignatureError as exc:
+        raise InvalidWebhookSignatureError() from exc
+
+
 @bp.route("/<shop_id>", methods=["POST"])
 @bp.response(200, WebhookReceiptSchema)
 @bp.documents_errors(400, 404, 413)
 def receive(shop_id: str) -> dict[str, Any]:
     """Stripe's deliveries for one shop; every accepted delivery, first or repeated, answers 200."""
-    shop = get_shop(shop_id)
-    if shop is None:
+    box, cache = current_app.extensions["secret_box"], _receivers()
+    kept = cache.get(shop_id)
+    receiver = kept or load_receiver(shop_id, box)
+    if receiver is None:
         raise NotFoundError("No such shop.")
     raw = read_body(request)
-    account = stripe_account(shop, current_app.extensions["secret_box"])
-    secrets = account.webhook_secrets
-    if not secrets:
-        raise WebhookNotConfiguredError()
+    header = request.headers.get("Stripe-Signature")
     try:
-        verify_signature(raw, request.headers.get("Stripe-Signature"), secrets)
-    except InvalidSignatureError as exc:
-        raise InvalidWebhookSignatureError() from exc
+        _verify(raw, header, receiver)
+    except InvalidWebhookSignatureError:
+        if kept is None:
+            raise
+        # Kept secrets refused it: the shop may have rolled its secret since; its stored secrets decide.
+        receiver = load_receiver(shop_id, box)
+        if receiver is None:
+            raise NotFoundError("No such shop.") from None
+        _verify(raw, header, receiver)
+    cache.keep(receiver)
     # Signed by Stripe: from here on every delivery is stored and answered 200, even one we cannot read,
     # since anything else makes Stripe retry it for days.
     event = loads_signed(raw)
     if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not event["id"]:
-        recorded = record_unreadable(shop, "stripe", raw, None, "")
+        recorded = record_unreadable(receiver, "stripe", raw, None, "")
     else:
         # Stripe's API is never called from here: a Checkout line check is a job, queued with the protection.
-        recorded = record_stripe_event(shop, event, purchase_context(account.api_key is not None))
+        recorded = record_stripe_event(receiver, event, purchase_context(receiver.has_api_key))
     return {"received": True, "duplicate": recorded.duplicate, "outcome": recorded.outcome}

@@ -26,13 +26,14 @@ class JobView:
     attempts: int
     max_attempts: int
     payload: Mapping[str, Any] = field(default_factory=dict)
+    request_id: str | None = None  # the request that queued it, for the worker's log lines
 
     @classmethod
     def of(cls, job: Job) -> JobView:
         """The snapshot of a job row."""
         return cls(
             job.id, job.kind, job.subject, job.shop_id, job.idempotency_key, job.attempts, job.max_attempts,
-            dict(job.payload or {}),
+            dict(job.payload or {}), job.request_id,
         )  # fmt: skip
 
 

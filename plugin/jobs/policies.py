@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -42,10 +43,28 @@ def _locked_policy(policy_id: str) -> Policy | None:
     return db.session.scalars(statement.execution_options(populate_existing=True)).first()
 
 
+_INSURER_SETTINGS: dict[tuple[str, str], dict[str, Any]] = {}
+
+
+def _insurer_settings(shop: Shop) -> dict[str, Any]:
+    """The shop's effective insurer settings, composed once per distinct stored settings in this process.
+
+    Composing checks the stored overrides against the settings schema, which was about half of a bind's CPU in
+    the worker; the key is the stored document itself, so a changed setting is composed afresh at once.
+    """
+    key = (shop.id, json.dumps(shop.settings, sort_keys=True, default=str))
+    found = _INSURER_SETTINGS.get(key)
+    if found is None:
+        if len(_INSURER_SETTINGS) >= 1024:
+            _INSURER_SETTINGS.clear()  # crude but bounded
+        found = _INSURER_SETTINGS[key] = effective_settings(shop)["insurer"]
+    return found
+
+
 def _insurer(ctx: Any, shop: Shop, provider: str) -> Insurer:
-    settings = effective_settings(shop)
-    same = provider == settings["insurer"]["provider"]
-    config = settings["insurer"]["config"] if same else {}
+    settings = _insurer_settings(shop)
+    same = provider == settings["provider"]
+    config = dict(settings["config"]) if same else {}
     credentials = read_secrets(shop, _CREDENTIALS, ctx.app.extensions["secret_box"]) if same else {}
     adapter = ctx.insurer_factory(
         provider,

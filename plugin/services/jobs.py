@@ -116,13 +116,14 @@ def _due(now: datetime) -> Any:
     return and_(Job.status.in_([str(s) for s in OPEN_JOB_STATUSES]), Job.next_attempt_at <= now, lease_free)
 
 
-def claim_due(now: datetime, *, limit: int, lease: timedelta, token: str) -> list[str]:
+def lease_due(now: datetime, *, limit: int, lease: timedelta, token: str) -> list[Job]:
     """Lease up to `limit` due jobs to this worker; no two workers ever hold the same one.
 
     On PostgreSQL the candidates are locked with FOR UPDATE SKIP LOCKED, so concurrent workers pass over
     each other's rows instead of waiting; on SQLite the database's single writer does the same. The lease
     (and the attempt it starts) is committed at once: handlers call out with no transaction open, and a
-    dead worker's lease lapses, its attempt counted.
+    dead worker's lease lapses, its attempt counted. The leased rows are read back in a new transaction that
+    the caller ends.
     """
     statement = select(Job.id).where(_due(now)).order_by(Job.next_attempt_at).limit(limit)
     if db.engine.dialect.name == "postgresql":
@@ -139,9 +140,14 @@ def claim_due(now: datetime, *, limit: int, lease: timedelta, token: str) -> lis
     )
     db.session.commit()
     leased = db.session.scalars(
-        select(Job.id).where(Job.id.in_(candidates), Job.lease_token == token).order_by(Job.next_attempt_at)
+        select(Job).where(Job.id.in_(candidates), Job.lease_token == token).order_by(Job.next_attempt_at)
     )
     return list(leased)
+
+
+def claim_due(now: datetime, *, limit: int, lease: timedelta, token: str) -> list[str]:
+    """Lease up to `limit` due jobs to this worker (see `lease_due`); their ids."""
+    return [job.id for job in lease_due(now, limit=limit, lease=lease, token=token)]
 
 
 def held(job_id: str, token: str) -> Job | None:

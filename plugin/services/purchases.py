@@ -6,9 +6,11 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, cast
 
-from sqlalchemy import or_, select
+from sqlalchemy import Table, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DataError, IntegrityError
 
 from plugin import metrics
@@ -34,7 +36,7 @@ from plugin.domain.purchases import (
 from plugin.domain.untrusted_text import digest_id, fit_id, fit_text
 from plugin.extensions import db
 from plugin.logs import current_request_id
-from plugin.models import Payment, Protection, Shop, StripeRefund, WebhookDelivery
+from plugin.models import Payment, Protection, StripeRefund, WebhookDelivery
 from plugin.services import claim_payouts, jobs
 from plugin.services.policies import order_policies, request_cancellation
 
@@ -44,6 +46,13 @@ ACTIVE, VOIDED, NEEDS_REVIEW = ProtectionStatus.ACTIVE, ProtectionStatus.VOIDED,
 CONFIRM_LINE_ITEMS = "confirm_line_items"
 _COUNTED_REFUND_STATES = {"succeeded", "pending", "requires_action"}
 _WRITE_ATTEMPTS = 3
+
+
+class ShopRef(Protocol):
+    """A shop as recording needs it: its id (a Shop row, or the webhook endpoint's kept stand-in)."""
+
+    @property
+    def id(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -98,7 +107,7 @@ def _verified_claims(reference: str, secrets: Sequence[str]) -> quote_token.Quot
 
 
 def _new_protection(
-    shop: Shop,
+    shop: ShopRef,
     payment: Payment,
     fact: PaymentSucceeded,
     quote_secrets: Sequence[str],
@@ -194,7 +203,7 @@ def _settle_money(payment: Payment, protection: Protection | None, now: datetime
             request_cancellation([p for p in policies if p.id not in claimed], CancelReason.REFUNDED, now)
 
 
-def _on_succeeded(shop: Shop, fact: PaymentSucceeded, ctx: PurchaseContext) -> Recorded:
+def _on_succeeded(shop: ShopRef, fact: PaymentSucceeded, ctx: PurchaseContext) -> Recorded:
     payment, new = _payment(shop.id, fact.payment_key, fact.checkout_session, fact.charge)
     payment.payment_intent = payment.payment_intent or fact.payment_intent
     payment.checkout_session = payment.checkout_session or fact.checkout_session
@@ -225,14 +234,14 @@ def _on_succeeded(shop: Shop, fact: PaymentSucceeded, ctx: PurchaseContext) -> R
     return Recorded(outcome, protection_id=protection.id if protection else None)
 
 
-def _on_failed(shop: Shop, fact: PaymentFailed) -> Recorded:
+def _on_failed(shop: ShopRef, fact: PaymentFailed) -> Recorded:
     payment, _ = _payment(shop.id, fact.payment_key, fact.checkout_session)
     if payment.status != "succeeded":
         payment.status = "failed"
     return Recorded("payment_failed")
 
 
-def _on_refunds(shop: Shop, fact: RefundsChanged, ctx: PurchaseContext) -> Recorded:
+def _on_refunds(shop: ShopRef, fact: RefundsChanged, ctx: PurchaseContext) -> Recorded:
     payment, new = _payment(shop.id, fact.payment_key)
     db.session.flush()  # refund rows point at the payment's id
     if payment.amount is None and fact.charge_amount is not None:
@@ -265,7 +274,7 @@ def _on_refunds(shop: Shop, fact: RefundsChanged, ctx: PurchaseContext) -> Recor
     return Recorded("refund_recorded", protection_id=protection.id if protection else None)
 
 
-def _on_dispute(shop: Shop, fact: DisputeOpened, ctx: PurchaseContext) -> Recorded:
+def _on_dispute(shop: ShopRef, fact: DisputeOpened, ctx: PurchaseContext) -> Recorded:
     payment, new = _payment(shop.id, fact.payment_key)
     payment.disputed = True
     protection = _protection_of(payment, new)
@@ -282,7 +291,7 @@ class PurchaseContext:
     line_items_checkable: bool = False
 
 
-def apply_fact(shop: Shop, fact: PaymentFact, ctx: PurchaseContext) -> Recorded:
+def apply_fact(shop: ShopRef, fact: PaymentFact, ctx: PurchaseContext) -> Recorded:
     """The effect of one fact on the shop's payments and protections (flushed, not committed)."""
     if isinstance(fact, PaymentSucceeded):
         return _on_succeeded(shop, fact, ctx)
@@ -297,9 +306,14 @@ DELIVERY_ID_LIMIT, TOPIC_LIMIT = 255, 100
 UNSTORABLE, UNREADABLE = "unstorable", "unreadable"
 
 
-def _store_delivery(shop_id: str, source: str, delivery_id: str, topic: str, outcome: str) -> None:
-    db.session.add(
-        WebhookDelivery(
+def _store_delivery(shop_id: str, source: str, delivery_id: str, topic: str, outcome: str) -> bool:
+    """Insert the delivery unless it is stored already (one statement, the effect not yet flushed); whether it
+    was new. A concurrent repeat waits here on the unique key until the first one's transaction ends."""
+    table = cast(Table, WebhookDelivery.__table__)
+    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(table)
+        .values(
             shop_id=shop_id,
             source=source,
             delivery_id=delivery_id,
@@ -307,39 +321,57 @@ def _store_delivery(shop_id: str, source: str, delivery_id: str, topic: str, out
             outcome=outcome,
             request_id=current_request_id(),
         )
+        .on_conflict_do_nothing(index_elements=["shop_id", "source", "delivery_id"])
+        .returning(table.c.id)
+    )
+    with db.session.no_autoflush:
+        return db.session.execute(statement).first() is not None
+
+
+def _stored_outcome(shop_id: str, source: str, delivery_id: str) -> str | None:
+    return db.session.scalar(
+        select(WebhookDelivery.outcome).where(
+            WebhookDelivery.shop_id == shop_id,
+            WebhookDelivery.source == source,
+            WebhookDelivery.delivery_id == delivery_id,
+        )
     )
 
 
+def _repeat(shop_id: str, source: str, delivery_id: str) -> Recorded | None:
+    """The stored delivery's outcome as a repeat's answer (the transaction is rolled back), if it is stored."""
+    seen = _stored_outcome(shop_id, source, delivery_id)
+    db.session.rollback()
+    if seen is None:
+        return None
+    metrics.webhook_recorded(source, "duplicate")
+    return Recorded(seen, duplicate=True)
+
+
 def record_delivery(
-    shop: Shop, source: str, delivery_id: str, topic: str, apply: Callable[[], Recorded | None]
+    shop: ShopRef, source: str, delivery_id: str, topic: str, apply: Callable[[], Recorded | None]
 ) -> Recorded:
     """Store the delivery and its effect in one transaction; a repeat (even a concurrent one) does nothing.
 
-    Two different deliveries about the same payment may race to create it: the loser's transaction hits a
-    unique constraint, rolls back, and runs again against what the winner committed. A signed delivery whose
-    values the database still refuses is stored as `unstorable` (and logged), never answered with a 5xx that
-    the sender would retry for days.
+    The effect is worked out first, in the session; then the delivery row is inserted with ON CONFLICT DO
+    NOTHING before anything else is written: a repeat inserts nothing, and its transaction is rolled back
+    with the effect it had worked out. Two different deliveries about the same payment may race to create
+    it: the loser's transaction hits a unique constraint, rolls back, and runs again against what the winner
+    committed. A signed delivery whose values the database still refuses is stored as `unstorable` (and
+    logged), never answered with a 5xx that the sender would retry for days.
     """
     shop_id = shop.id
     delivery_id = fit_id(delivery_id, DELIVERY_ID_LIMIT)
     topic = fit_text(topic, TOPIC_LIMIT)
     for attempt in range(1, _WRITE_ATTEMPTS + 1):
         try:
-            seen = db.session.scalar(
-                select(WebhookDelivery.outcome).where(
-                    WebhookDelivery.shop_id == shop_id,
-                    WebhookDelivery.source == source,
-                    WebhookDelivery.delivery_id == delivery_id,
-                )
-            )
-            if seen is not None:
-                db.session.rollback()
-                metrics.webhook_recorded(source, "duplicate")
-                return Recorded(seen, duplicate=True)
             recorded = apply() or Recorded("ignored")
-            # Written last, with its outcome: one INSERT, committed with the effect or not at all.
-            _store_delivery(shop_id, source, delivery_id, topic, recorded.outcome)
-            db.session.commit()
+            if not _store_delivery(shop_id, source, delivery_id, topic, recorded.outcome):
+                repeat = _repeat(shop_id, source, delivery_id)
+                if repeat is not None:
+                    return repeat
+                continue  # stored and gone again (the shop's deliveries purged): record it afresh
+            db.session.commit()  # the effect's rows are flushed here, with the delivery
             metrics.webhook_recorded(source, recorded.outcome)
             return recorded
         except IntegrityError:
@@ -351,14 +383,17 @@ def record_delivery(
                 "signed delivery not storable; kept without its effect",
                 extra={"delivery_id": delivery_id, "source": source, "topic": topic, "error": str(exc.orig)[:300]},
             )
-            _store_delivery(shop_id, source, delivery_id, topic, UNSTORABLE)
+            if not _store_delivery(shop_id, source, delivery_id, topic, UNSTORABLE):
+                repeat = _repeat(shop_id, source, delivery_id)
+                if repeat is not None:
+                    return repeat
             db.session.commit()
             metrics.webhook_recorded(source, UNSTORABLE)
             return Recorded(UNSTORABLE)
     raise RuntimeError(f"delivery {delivery_id} conflicted {_WRITE_ATTEMPTS} times")
 
 
-def record_unreadable(shop: Shop, source: str, raw: bytes, delivery_id: str | None, topic: str) -> Recorded:
+def record_unreadable(shop: ShopRef, source: str, raw: bytes, delivery_id: str | None, topic: str) -> Recorded:
     """Store a signed delivery that cannot be interpreted at all (not JSON, not an event): answered, not retried."""
     log.warning(
         "signed delivery unreadable; stored without effect",

@@ -12,10 +12,17 @@ from plugin.extensions import db
 from plugin.models import Protection, Shop
 from plugin.payments.stripe import HANDLED_TYPES, translate
 from plugin.payments.stripe_api import StripeApi, StripeApiError
-from plugin.services.purchases import PurchaseContext, Recorded, apply_fact, confirm_line_items, record_delivery
+from plugin.services.purchases import (
+    PurchaseContext,
+    Recorded,
+    ShopRef,
+    apply_fact,
+    confirm_line_items,
+    record_delivery,
+)
 
 
-def record_stripe_event(shop: Shop, event: Mapping[str, Any], ctx: PurchaseContext) -> Recorded:
+def record_stripe_event(shop: ShopRef, event: Mapping[str, Any], ctx: PurchaseContext) -> Recorded:
     """Record one Stripe event, once, with its effects and the jobs they need (nothing asks Stripe here)."""
     fact = translate(event)
     return record_delivery(
