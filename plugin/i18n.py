@@ -15,7 +15,7 @@ from typing import TypeVar
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
-from flask import Flask, g, has_request_context, request
+from flask import Flask, current_app, g, has_request_context, request
 from flask_babel import Babel, Domain, get_locale
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
@@ -77,8 +77,6 @@ def select_locale() -> str:
     """The request's locale: a page's own choice (g.language), else each registered chooser, else the browser."""
     chosen = g.get("language") if has_request_context() else None
     if chosen is None and has_request_context():
-        from flask import current_app
-
         for chooser in current_app.extensions.get("language_choosers", []):
             chosen = chooser()
             if chosen:
@@ -96,8 +94,6 @@ def page_language() -> str:
 
 def catalogue(code: str) -> NullTranslations:
     """A language's compiled catalogue, for texts in a language other than the request's (the widget's offer)."""
-    from flask import current_app
-
     locale = LOCALES.get(code, LOCALES[DEFAULT_LOCALE])
     catalogues: dict[str, Translations] = current_app.extensions["catalogues"]
     return catalogues.get(locale) or NullTranslations()
@@ -109,8 +105,6 @@ T = TypeVar("T")
 def built_once(name: str, key: Hashable, build: Callable[[], T]) -> T:
     """`build()`, run once per app and key and kept in the app's extensions under `name`: words drawn from the
     catalogues, which are compiled at start and never change while the app runs."""
-    from flask import current_app
-
     built: dict[Hashable, T] = current_app.extensions.setdefault(name, {})
     if key not in built:
         built[key] = build()

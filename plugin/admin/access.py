@@ -11,7 +11,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from flask import Flask, abort, current_app, g, redirect, request, session, url_for
+from flask import Flask, Response, abort, current_app, g, redirect, request, session, url_for
+from flask.sessions import NullSession
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
 from plugin.extensions import db
@@ -144,6 +145,18 @@ def user_language() -> str | None:
 def init_app(app: Flask) -> None:
     """Bind Flask-Login (its own "remember me" cookie stays off: sessions end)."""
     login_manager.init_app(app)
+    # Flask-Login's after-request hook reads and may write the cookie session; API and webhook paths have a null
+    # session (plugin/sessions.py), where the hook can only do nothing, so those requests skip it (and its bound
+    # method is no longer re-checked for `async def` on every request).
+    update_remember_cookie = login_manager._update_remember_cookie
+
+    def remember_cookie(response: Response) -> Response:
+        if isinstance(session._get_current_object(), NullSession):  # type: ignore[attr-defined]
+            return response
+        return update_remember_cookie(response)
+
+    hooks = app.after_request_funcs[None]
+    hooks[hooks.index(update_remember_cookie)] = remember_cookie
 
 
 def safe_next(target: str | None) -> str:

@@ -92,14 +92,16 @@ def create_quote() -> Response:
     """Price a cart under the shop's rules; an eligible answer carries a signed `id` valid for 24 hours."""
     shop = current_snapshot()
     check_origin(shop.settings)
-    quote_request = decode_quote_request(read_body(request))
+    current = request._get_current_object()  # type: ignore[attr-defined]  # one proxy hop, not five
+    quote_request = decode_quote_request(read_body(current))
+    kind = shop.offer_kind if shop.offer_kind is not None else offer_kind(shop.settings)
     quote = quote_cart(
         shop,
         quote_request.cart,
         signing_key=current_app.config["SECRET_KEY"],
         now=utcnow(),
-        texts=offer_texts(_language(quote_request.locale), offer_kind(shop.settings)),
-        default_terms_url=f"{request.scheme}://{request.host}{request.script_root}/terms/{shop.id}",
+        texts=offer_texts(_language(quote_request.locale), kind),
+        default_terms_url=f"{current.scheme}://{current.host}{current.script_root}/terms/{shop.id}",
         shipping_carrier=quote_request.shipping_carrier,
     )
     # Returned as a ready response: the schema above documents it, and no second serialisation runs.

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -19,6 +19,9 @@ from plugin.extensions import db
 from plugin.models import ApiKey, Shop, ShopPerformance
 from plugin.services.performance import stored_figures
 from plugin.services.settings import effective_settings
+
+if TYPE_CHECKING:
+    from plugin.offer_texts import OfferKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +37,8 @@ class ShopSnapshot:
     performance: PerformanceFigures | None = None
     # Each enabled coverage's premium rule (None: derived from `settings` when quoting).
     plan: CoveragePlan | None = None
+    # Which offer words the settings call for (None: derived from `settings` when quoting).
+    offer_kind: OfferKind | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +53,8 @@ class KeyGrant:
 def snapshot_of(shop: Shop, performance: ShopPerformance | None = None) -> ShopSnapshot:
     """A detached, immutable view of a shop, with its figures as the worker last stored them (`performance`: the
     shop's stored row when the caller already read it; else it is read here)."""
+    from plugin.offer_texts import offer_kind  # it imports the quote service, which imports this module
+
     settings = effective_settings(shop)
     row = performance if performance is not None else db.session.get(ShopPerformance, shop.id)
     return ShopSnapshot(
@@ -58,6 +65,7 @@ def snapshot_of(shop: Shop, performance: ShopPerformance | None = None) -> ShopS
         pricing_rules(settings),
         stored_figures(row),
         plan=coverage_plan(settings),
+        offer_kind=offer_kind(settings),
     )
 
 

@@ -100,3 +100,23 @@ def test_the_demo_order_state_shows_no_email(client, demo_mode):
     assert protection["status"] == "active"
     assert protection["customer_price"] == quote["customer_price"] and protection["currency"] == "USD"
     assert {"disputed", "consent", "consent_verified"} <= protection.keys()
+
+
+def test_a_views_own_headers_win_and_the_rest_come_in_order(database_url, app):
+    later = create_app({"ENVIRON": make_environ(database_url, HTTPS_ONLY="1")})
+
+    def framed() -> tuple[str, dict[str, str]]:
+        return "<p>framed</p>", {"x-frame-options": "SAMEORIGIN", "Content-Type": "text/html; charset=utf-8"}
+
+    later.add_url_rule("/admin/framed", "admin_framed", framed)
+    response = later.test_client().get("/admin/framed", base_url="https://localhost")
+    assert response.headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
+    expected = ["X-Content-Type-Options", "Content-Security-Policy", "Referrer-Policy", "Strict-Transport-Security"]
+    assert [name for name, _ in response.headers if name in expected] == expected
+    with later.app_context():
+        db.engine.dispose()
+
+
+def test_the_request_session_ends_once(app):
+    # flask-sqlalchemy's own teardown is replaced by ours, which also survives a dropped connection.
+    assert len(app.teardown_appcontext_funcs) == 1
