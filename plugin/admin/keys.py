@@ -18,6 +18,7 @@ from sqlalchemy import or_, select
 from plugin.admin import access
 from plugin.admin.blueprint import bp
 from plugin.admin.posted import posted, refuse
+from plugin.api.settings import settings_context  # the settings API's: one secret box and SSRF policy
 from plugin.crypto import SecretBox, mask
 from plugin.domain.webhooks import ALL_EVENTS, EVENT_TYPES
 from plugin.errors import ValidationFailedError
@@ -26,7 +27,8 @@ from plugin.models import ApiKey, Shop, utcnow
 from plugin.payments.stripe import HANDLED_TYPES
 from plugin.schemas import StripeSettingsSchema
 from plugin.services import audit, webhook_activity, webhooks
-from plugin.services.settings import SettingsContext, read_secrets, update_settings
+from plugin.services.settings import read_secrets, update_settings
+from plugin.services.shop_snapshots import forget_shop_caches
 from plugin.services.shops import roll_keys
 
 WEBHOOK_SECRET = "stripe.webhook_secret"  # noqa: S105 - settings paths, not secrets
@@ -53,17 +55,6 @@ PLATFORM_TOPICS = (
 )
 MAX_ENDPOINTS = 10  # as many as the settings document takes (WebhooksSettingsSchema)
 _stripe_schema = StripeSettingsSchema()
-
-
-def settings_context() -> SettingsContext:
-    """What settings changes need from the app: the secret box and the SSRF policy (as the settings API uses)."""
-    config = current_app.config
-    return SettingsContext(
-        box=current_app.extensions["secret_box"],
-        allow_private_insurer_hosts=config["ALLOW_PRIVATE_INSURER_HOSTS"],
-        resolve_hosts=config.get("RESOLVE_INSURER_HOSTS", True),
-        allow_private_webhook_hosts=config["ALLOW_PRIVATE_WEBHOOK_HOSTS"],
-    )
 
 
 def secret_box() -> SecretBox:
@@ -164,7 +155,7 @@ def roll_api_keys() -> ResponseReturnValue:
         after={"old_keys_expire_at": (now + grace).isoformat()},
     )
     issued = roll_keys(shop, now, grace)
-    current_app.extensions["grant_cache"].forget_shop(shop.id)
+    forget_shop_caches(current_app.extensions, shop.id)
     entry.after = {**entry.after, "publishable_key": issued.publishable_key, "secret_key": mask(issued.secret_key)}
     db.session.commit()
     return render_template(
@@ -212,7 +203,7 @@ def _save_stripe(patch: dict[str, Any], action: str, field: str) -> ResponseRetu
         return render_keys_page({field: message}, 422)
     entry.after = _masked_stripe_secrets(shop)
     db.session.commit()
-    current_app.extensions["grant_cache"].forget_shop(shop.id)
+    forget_shop_caches(current_app.extensions, shop.id)
     return None
 
 

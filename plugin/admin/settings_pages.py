@@ -32,6 +32,7 @@ from plugin.i18n import page_language
 from plugin.models import Shop, ShopPerformance, utcnow
 from plugin.services.performance import stored_figures
 from plugin.services.settings import draft_settings, effective_settings, public_settings, update_settings
+from plugin.services.shop_snapshots import forget_shop_caches
 
 # Groups whose problems keep the preview from pricing anything (the rules it prices with are not usable).
 PREVIEW_GROUPS = frozenset({"pricing", "eligibility", "offer", "body"})
@@ -172,7 +173,7 @@ def settings(slug: str = FIRST_PAGE) -> ResponseReturnValue:
     except ValidationFailedError as refused:
         draft.place(refused.fields)
         return _render_submitted(form, shown, refused.fields, 422)
-    current_app.extensions["grant_cache"].forget_shop(shop.id)  # quotes see the change now, as after a PATCH
+    forget_shop_caches(current_app.extensions, shop.id)  # quotes see the change now, as after a PATCH
     flash(gettext("Saved. Shoppers see the new settings from their next quote."))
     return redirect(page_url(page.slug))
 

@@ -14,6 +14,7 @@ from plugin.extensions import db
 from plugin.models import ApiKey, utcnow
 from plugin.schemas import SettingsSchema
 from plugin.services.settings import SettingsContext, public_settings, update_settings
+from plugin.services.shop_snapshots import forget_shop_caches
 from plugin.validation import loads_storable
 
 bp = Blueprint("settings", __name__, url_prefix="/api/v1/settings", description="The shop's settings.")
@@ -66,5 +67,5 @@ def patch_settings() -> dict[str, Any]:
     patch = loads_storable(request.get_data(cache=True))
     shop = current_shop()
     updated = update_settings(shop, patch, settings_context(), actor=_actor(), now=utcnow())
-    current_app.extensions["grant_cache"].forget_shop(shop.id)
+    forget_shop_caches(current_app.extensions, shop.id)
     return updated

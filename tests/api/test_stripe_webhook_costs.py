@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from sqlalchemy import event
 
+from plugin.api.settings import settings_context
 from plugin.extensions import db
-from tests.stripe_helpers import configure_stripe, deliver, payment_intent_event, protected_metadata, quote_for
+from plugin.models import Shop
+from plugin.services.settings import update_settings
+from tests.stripe_helpers import (
+    WEBHOOK_SECRET,
+    configure_stripe,
+    deliver,
+    payment_intent_event,
+    protected_metadata,
+    quote_for,
+)
 
 NEW_SECRET = "whsec_rolled_in_another_process_42"
 
@@ -13,11 +23,24 @@ NEW_SECRET = "whsec_rolled_in_another_process_42"
 def test_a_secret_rolled_elsewhere_works_at_once_and_the_old_one_stops(app, client, shop):
     configure_stripe(client, shop)
     assert deliver(client, shop.shop.id, payment_intent_event({}, pi_id="pi_kept")).status_code == 200
-    # Rolled by another process: this one still keeps the old secret, and must not refuse the new one.
-    configure_stripe(client, shop, webhook_secret=NEW_SECRET)
+    # Rolled by another process (straight through the service, so this process's kept secrets are not forgotten):
+    # this one still keeps the old secret, and must not refuse the new one.
+    with app.test_request_context():
+        update_settings(
+            db.session.get(Shop, shop.shop.id), {"stripe": {"webhook_secret": NEW_SECRET}}, settings_context()
+        )
     answer = deliver(client, shop.shop.id, payment_intent_event({}, pi_id="pi_new"), secret=NEW_SECRET)
     assert answer.status_code == 200, answer.get_json()
     old = deliver(client, shop.shop.id, payment_intent_event({}, pi_id="pi_old"))
+    assert old.status_code == 400 and old.get_json()["error"]["code"] == "invalid_signature"
+
+
+def test_a_secret_removed_here_stops_verifying_here_at_once(client, shop):
+    configure_stripe(client, shop)
+    configure_stripe(client, shop, webhook_secret=NEW_SECRET, previous_webhook_secret=WEBHOOK_SECRET)
+    assert deliver(client, shop.shop.id, payment_intent_event({}, pi_id="pi_prev")).status_code == 200  # kept now
+    configure_stripe(client, shop, webhook_secret=NEW_SECRET, previous_webhook_secret=None)
+    old = deliver(client, shop.shop.id, payment_intent_event({}, pi_id="pi_gone"))
     assert old.status_code == 400 and old.get_json()["error"]["code"] == "invalid_signature"
 
 
