@@ -13,7 +13,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -47,6 +47,21 @@ def http(port: int, path: str, headers: dict[str, str] | None = None, timeout: f
         return error.code
 
 
+def wait_until_healthy(port: int, deadline: float, alive: Callable[[], object] = lambda: True) -> None:
+    """Poll /healthz until it answers 200; fail at `deadline`, or at once when `alive()` is not True (its value
+    says why: the server's stderr)."""
+    while True:
+        status = alive()
+        assert status is True, status
+        try:
+            if http(port, "/healthz", timeout=2) == 200:
+                return
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, "gunicorn did not answer /healthz in time"
+        time.sleep(0.1)
+
+
 @contextmanager
 def procfile_web(database_url: str, tmp_path: Path, *extra_args: str, **environ: str) -> Iterator[int]:
     """Run the Procfile's web process (from the repository root, so it reads gunicorn.conf.py); yield its port."""
@@ -71,16 +86,11 @@ def procfile_web(database_url: str, tmp_path: Path, *extra_args: str, **environ:
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            assert process.poll() is None, (tmp_path / f"gunicorn-{port}.err").read_text()
-            try:
-                if http(port, "/healthz", timeout=2) == 200:
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "gunicorn did not answer /healthz in time"
-            time.sleep(0.1)
+        wait_until_healthy(
+            port,
+            time.monotonic() + START_TIMEOUT,
+            alive=lambda: process.poll() is None or (tmp_path / f"gunicorn-{port}.err").read_text(),
+        )
         yield port
     finally:
         process.send_signal(signal.SIGTERM)  # the master stops its workers

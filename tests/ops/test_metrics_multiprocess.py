@@ -10,7 +10,7 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.ops.test_gunicorn import http, procfile_web
+from tests.ops.test_gunicorn import http, procfile_web, wait_until_healthy
 
 DEADLINE = 30.0
 
@@ -75,14 +75,7 @@ def test_a_scrape_sums_every_worker_process_even_replaced_ones(app, database_url
             assert time.monotonic() < deadline, "gunicorn did not replace its workers in time"
             time.sleep(0.1)
         # Wait for the new workers on /healthz (a request a client gave up on may still be served and counted).
-        while True:
-            try:
-                if http(port, "/healthz", timeout=2) == 200:
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "the new workers did not answer in time"
-            time.sleep(0.1)
+        wait_until_healthy(port, deadline)
         for _ in range(5):
             assert http(port, "/readyz", timeout=DEADLINE) == 200
         assert counted(port, "/readyz", "200") == 20
