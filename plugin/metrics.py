@@ -12,7 +12,8 @@ import hmac
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -77,18 +78,34 @@ STRIPE_ERRORS = Counter(
 )
 
 
-def insurer_called(insurer: str, operation: str, seconds: float, error: str | None) -> None:
-    """Time an insurer call, and count it as an error of that kind if it failed."""
-    INSURER_DURATION.labels(insurer, operation).observe(seconds)
-    if error is not None:
-        INSURER_ERRORS.labels(insurer, operation, error).inc()
+@contextmanager
+def _call_measured(
+    duration: Histogram, errors: Counter, labels: tuple[str, ...], error_kind: Callable[[BaseException], str]
+) -> Iterator[None]:
+    """Time an outbound call into `duration`, and count it in `errors` by `error_kind(exc)` if it raised."""
+    started = time.perf_counter()
+    error: str | None = None
+    try:
+        yield
+    except Exception as exc:
+        error = error_kind(exc)
+        raise
+    finally:
+        duration.labels(*labels).observe(time.perf_counter() - started)
+        if error is not None:
+            errors.labels(*labels, error).inc()
 
 
-def stripe_called(operation: str, seconds: float, error: str | None) -> None:
-    """Time a Stripe API call, and count it as an error of that kind if it failed."""
-    STRIPE_DURATION.labels(operation).observe(seconds)
-    if error is not None:
-        STRIPE_ERRORS.labels(operation, error).inc()
+def insurer_call(
+    insurer: str, operation: str, error_kind: Callable[[BaseException], str]
+) -> AbstractContextManager[None]:
+    """Measure one insurer adapter call (plugin_insurer_call_duration_seconds, plugin_insurer_errors_total)."""
+    return _call_measured(INSURER_DURATION, INSURER_ERRORS, (insurer, operation), error_kind)
+
+
+def stripe_call(operation: str, error_kind: Callable[[BaseException], str]) -> AbstractContextManager[None]:
+    """Measure one Stripe API call (plugin_stripe_call_duration_seconds, plugin_stripe_errors_total)."""
+    return _call_measured(STRIPE_DURATION, STRIPE_ERRORS, (operation,), error_kind)
 
 
 def job_finished(kind: str, status: str) -> None:

@@ -3,7 +3,6 @@ worker is given (plugin.jobs.policies._insurer), so no adapter (or test double) 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -63,15 +62,8 @@ class MeasuredInsurer(Insurer):
         self.idempotent_bind = inner.idempotent_bind
 
     def _measure(self, operation: str, call: Callable[[], T]) -> T:
-        started = time.perf_counter()
-        error: str | None = None
-        try:
+        with metrics.insurer_call(self.name, operation, error_kind):
             return call()
-        except Exception as exc:
-            error = error_kind(exc)
-            raise
-        finally:
-            metrics.insurer_called(self.name, operation, time.perf_counter() - started, error)
 
     def bind(self, parcel: Parcel, idempotency_key: str) -> Binding:
         """The adapter's bind, measured."""

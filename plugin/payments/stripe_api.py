@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -70,20 +68,6 @@ def error_kind(exc: BaseException) -> str:
     return "unexpected"
 
 
-@contextmanager
-def _measured(operation: str) -> Iterator[None]:
-    """Time the call and count its failure by kind."""
-    started = time.perf_counter()
-    error: str | None = None
-    try:
-        yield
-    except Exception as exc:
-        error = error_kind(exc)
-        raise
-    finally:
-        metrics.stripe_called(operation, time.perf_counter() - started, error)
-
-
 @dataclass(frozen=True, slots=True)
 class StripeRefundAnswer:
     """A refund as Stripe reports it."""
@@ -122,7 +106,7 @@ class StripeApi:
 
     def checkout_line_items(self, session_id: str) -> list[dict[str, Any]]:
         """Every line item of a Checkout Session, with prices and products expanded."""
-        with _measured("checkout_line_items"):
+        with metrics.stripe_call("checkout_line_items", error_kind):
             try:
                 page = self._client.v1.checkout.sessions.line_items.list(
                     session_id, params={"limit": 100, "expand": ["data.price.product"]}
@@ -133,7 +117,7 @@ class StripeApi:
 
     def events(self, since: datetime, types: Iterable[str]) -> list[dict[str, Any]]:
         """The account's events of these types created since `since`, oldest first (Stripe keeps 30 days)."""
-        with _measured("events"):
+        with metrics.stripe_call("events", error_kind):
             try:
                 page = self._client.v1.events.list(
                     params={"created": {"gte": int(since.timestamp())}, "types": list(types), "limit": 100}
@@ -158,7 +142,7 @@ class StripeApi:
             params["payment_intent"] = payment_intent
         else:
             params["charge"] = charge
-        with _measured("create_refund"):
+        with metrics.stripe_call("create_refund", error_kind):
             try:
                 refund = self._client.v1.refunds.create(
                     params=cast(RefundCreateParams, params), options={"idempotency_key": idempotency_key}
@@ -174,7 +158,7 @@ class StripeApi:
             params["payment_intent"] = payment_intent
         else:
             params["charge"] = charge
-        with _measured("refunds_of"):
+        with metrics.stripe_call("refunds_of", error_kind):
             try:
                 page = self._client.v1.refunds.list(params=cast(RefundListParams, params))
             except stripe.StripeError as exc:
