@@ -148,6 +148,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from plugin.errors import register_error_handlers
     from plugin.extensions import api, csrf, db, migrate
     from plugin.services.shop_snapshots import GrantCache
+    from plugin.services.stripe_account import ReceiverCache
     from plugin.sessions import PagesOnlySessionInterface
 
     # static/ (the widget, the demo's assets) sits beside the package, as the layout has it.
@@ -184,7 +185,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     rate_limits.init_app(app)
     _configure_openapi(app)
     api.init_app(app)
-    app.extensions["grant_cache"] = GrantCache(ttl=float(app.config.get("KEY_CACHE_SECONDS", 5)))
+    # Per-process caches of what the hot endpoints read per shop; forget_shop_caches drops a changed shop's.
+    key_cache_seconds = float(app.config.get("KEY_CACHE_SECONDS", 5))
+    app.extensions["grant_cache"] = GrantCache(ttl=key_cache_seconds)
+    app.extensions["stripe_receivers"] = ReceiverCache(ttl=key_cache_seconds)
     app.extensions["secret_box"] = SecretBox.from_config(
         app.config["ENCRYPTION_KEY"], app.config["SECRET_KEY"], app.config.get("SECRET_KEY_FALLBACKS", ())
     )
@@ -204,10 +208,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     admin.init_app(app)
     # Forms and same-origin pages carry CSRF tokens; machine endpoints authenticate with keys or signatures.
     csrf.init_app(app)
-    for name, blueprint in app.blueprints.items():
-        if name not in {"demo", "portal", "admin"}:
-            csrf.exempt(blueprint)
-    _skip_csrf_on_exempt_blueprints(app, frozenset(app.blueprints) - {"demo", "portal", "admin"})
+    machine_blueprints = frozenset(app.blueprints) - {"demo", "portal", "admin"}
+    for name in machine_blueprints:
+        csrf.exempt(app.blueprints[name])
+    _skip_csrf_on_exempt_blueprints(app, machine_blueprints)
     cli.register(app)
     # Last, so it wraps every other WSGI layer: all of them, and gunicorn's access log, see the client's address.
     proxies.install(app, app.config["FORWARDED_ALLOW_IPS"])

@@ -14,7 +14,7 @@ from plugin.models import utcnow
 from plugin.payments.stripe import InvalidSignatureError, verify_signature
 from plugin.schemas import WebhookReceiptSchema
 from plugin.services.purchases import PurchaseContext, record_unreadable
-from plugin.services.stripe_account import ReceiverCache, WebhookReceiver, load_receiver
+from plugin.services.stripe_account import WebhookReceiver, load_receiver
 from plugin.services.stripe_events import record_stripe_event
 from plugin.validation import loads_signed, read_body
 
@@ -45,16 +45,6 @@ def purchase_context(line_items_checkable: bool) -> PurchaseContext:
     )
 
 
-def _receivers() -> ReceiverCache:
-    """This process's kept webhook secrets (made on first use, per app)."""
-    cache = current_app.extensions.get("stripe_receivers")
-    if cache is None:
-        cache = current_app.extensions.setdefault(
-            "stripe_receivers", ReceiverCache(ttl=float(current_app.config.get("KEY_CACHE_SECONDS", 5)))
-        )
-    return cache
-
-
 def _verify(raw: bytes, header: str | None, receiver: WebhookReceiver) -> None:
     if not receiver.webhook_secrets:
         raise WebhookNotConfiguredError()
@@ -69,7 +59,7 @@ def _verify(raw: bytes, header: str | None, receiver: WebhookReceiver) -> None:
 @bp.documents_errors(400, 404, 413)
 def receive(shop_id: str) -> dict[str, Any]:
     """Stripe's deliveries for one shop; every accepted delivery, first or repeated, answers 200."""
-    box, cache = current_app.extensions["secret_box"], _receivers()
+    box, cache = current_app.extensions["secret_box"], current_app.extensions["stripe_receivers"]
     kept = cache.get(shop_id)
     receiver = kept or load_receiver(shop_id, box)
     if receiver is None:

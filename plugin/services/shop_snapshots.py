@@ -126,6 +126,4 @@ def forget_shop_caches(extensions: Mapping[str, Any], shop_id: str) -> None:
     """This process forgets what it kept of a shop whose settings or keys changed: its key grants (quotes) and its
     Stripe webhook secrets (a secret removed here stops verifying here at once; elsewhere within KEY_CACHE_SECONDS)."""
     extensions["grant_cache"].forget_shop(shop_id)
-    receivers = extensions.get("stripe_receivers")
-    if receivers is not None:
-        receivers.forget(shop_id)
+    extensions["stripe_receivers"].forget(shop_id)
