@@ -142,6 +142,7 @@ def _configure_openapi(app: Flask) -> None:
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints. Nothing happens at import time."""
     from plugin import admin, cli, demo, health, i18n, iso_codes, logs, metrics, portal, proxies, rate_limits, terms
+    from plugin.api import quote_fast_path
     from plugin.api import register as register_api
     from plugin.config import from_environment, load_config
     from plugin.crypto import SecretBox
@@ -163,7 +164,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.session_interface = PagesOnlySessionInterface()
     # JSON lines on stderr (LOG_FORMAT=text for a terminal); every line names its request (see plugin/logs.py).
     logs.configure(app.config.get("LOG_LEVEL", "INFO"), app.config.get("LOG_FORMAT", "json"))
-    app.wsgi_app = logs.RequestIds(app.wsgi_app)  # type: ignore[method-assign]
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         os.makedirs(app.instance_path, exist_ok=True)  # the embedded database lives in the instance folder
@@ -213,8 +213,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         csrf.exempt(app.blueprints[name])
     _skip_csrf_on_exempt_blueprints(app, machine_blueprints)
     cli.register(app)
-    # Last, so it wraps every other WSGI layer: all of them, and gunicorn's access log, see the client's address.
-    proxies.install(app, app.config["FORWARDED_ALLOW_IPS"])
     iso_codes.warm_up()
 
     # The headers every answer gets unless its view set them, in the order they are added. Looked up in one pass
@@ -241,4 +239,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                 headers.add(name, value)
         return response
 
+    # The WSGI layers around Flask, innermost first: the common quote request answered before Flask's request
+    # handling (with the same headers), request ids for everything, and last, so that it wraps every other layer
+    # (and all of them and gunicorn's access log see the client's address), the trusted proxies' headers.
+    quote_fast_path.install(app, always)
+    app.wsgi_app = logs.RequestIds(app.wsgi_app)  # type: ignore[method-assign]
+    proxies.install(app, app.config["FORWARDED_ALLOW_IPS"])
     return app

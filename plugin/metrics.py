@@ -131,13 +131,8 @@ _request_counters: dict[tuple[str, str, int], Any] = {}
 _request_timers: dict[tuple[str, str], Any] = {}
 
 
-def _count_request(response: Response) -> Response:
-    current = request._get_current_object()  # type: ignore[attr-defined]  # one proxy hop, not three
-    started = g.get("metrics_started")
-    rule = current.url_rule
-    route = rule.rule if rule is not None else UNMATCHED
-    method = current.method if current.method in METHODS else "OTHER"
-    status = response.status_code
+def count_request(route: str, method: str, status: int, started: float | None) -> None:
+    """Count one answered request and, when its start is known, time it (shared by the quote fast path)."""
     counter = _request_counters.get((route, method, status))
     if counter is None:
         counter = _request_counters[(route, method, status)] = HTTP_REQUESTS.labels(route, method, str(status))
@@ -147,6 +142,17 @@ def _count_request(response: Response) -> Response:
         if timer is None:
             timer = _request_timers[(route, method)] = HTTP_DURATION.labels(route, method)
         timer.observe(time.perf_counter() - started)
+
+
+def _count_request(response: Response) -> Response:
+    current = request._get_current_object()  # type: ignore[attr-defined]  # one proxy hop, not three
+    rule = current.url_rule
+    count_request(
+        rule.rule if rule is not None else UNMATCHED,
+        current.method if current.method in METHODS else "OTHER",
+        response.status_code,
+        g.get("metrics_started"),
+    )
     return response
 
 

@@ -106,16 +106,23 @@ class RateLimiter:
                 raise RateLimitedError(headers={"Retry-After": str(max(1, math.ceil(retry_after)))})
 
 
+def hit_per_key_and_address(app: Flask, config_key: str, view_name: str, environ: dict[str, Any]) -> None:
+    """Count a request to a view against the rate in `app.config[config_key]` for its key and client address;
+    RateLimitedError once passed."""
+    limiter: RateLimiter = app.extensions["rate_limiter"]
+    credential = request_key_fingerprint(environ)
+    limiter.hit(app.config[config_key], view_name, credential, environ.get("REMOTE_ADDR") or "-")
+
+
 def per_key_and_address(config_key: str) -> Callable[[F], F]:
     """Limit a view to the rate in `app.config[config_key]` (e.g. "300/minute") per key and address."""
 
     def decorator(view: F) -> F:
+        name = view.__name__
+
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            limiter: RateLimiter = current_app.extensions["rate_limiter"]
-            environ = request.environ
-            credential = request_key_fingerprint(environ)
-            limiter.hit(current_app.config[config_key], view.__name__, credential, environ.get("REMOTE_ADDR") or "-")
+            hit_per_key_and_address(current_app, config_key, name, request.environ)
             return view(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]

@@ -58,7 +58,11 @@ def read_body(request: Request) -> bytes:
     if limit is not None and length > limit:
         return request.get_data(cache=False)  # werkzeug answers 413 before reading anything
     # Exactly CONTENT_LENGTH bytes from wsgi.input, as PEP 3333 has it: no stream wrapper to build per request.
-    stream = request.environ["wsgi.input"]
+    return read_exactly(request.environ["wsgi.input"], length)
+
+
+def read_exactly(stream: Any, length: int) -> bytes:
+    """`length` bytes from a WSGI input stream, or fewer if the client sent fewer."""
     chunks: list[bytes] = []
     while length > 0:
         chunk = stream.read(length)

@@ -36,11 +36,15 @@ def allowed_origins(settings: Mapping[str, Any]) -> list[str]:
     return settings["cors"]["allowed_origins"]
 
 
+def origin_allowed(settings: Mapping[str, Any], origin: str | None) -> bool:
+    """Whether the shop takes browser requests from this web origin (no Origin header: not a browser's CORS call)."""
+    allowed = allowed_origins(settings)
+    return not (origin and allowed and normalized_origin(origin) not in {normalized_origin(entry) for entry in allowed})
+
+
 def check_origin(settings: Mapping[str, Any]) -> None:
     """Refuse a browser request from an origin the shop has not allowed."""
-    origin = request.headers.get("Origin")
-    allowed = allowed_origins(settings)
-    if origin and allowed and normalized_origin(origin) not in {normalized_origin(entry) for entry in allowed}:
+    if not origin_allowed(settings, request.headers.get("Origin")):
         g.cors_refused = True
         raise OriginNotAllowedError()
 

@@ -6,33 +6,58 @@ from typing import Any
 
 import msgspec
 from flask import Response, current_app, request
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 from plugin.api.blueprint import Blueprint, documentation_only
-from plugin.api.cart_decoding import decode_quote_request
+from plugin.api.cart_decoding import QuoteRequest, decode_quote_request
 from plugin.api.cors import check_origin
 from plugin.auth import KeyKind, current_snapshot, require_key
 from plugin.i18n import LOCALES, language_code
 from plugin.models import rfc3339, utcnow
-from plugin.offer_texts import offer_kind, offer_texts
+from plugin.offer_texts import OfferKind, offer_kind, offer_texts
 from plugin.rate_limits import per_key_and_address
 from plugin.schemas import QuoteRequestSchema, QuoteSchema
-from plugin.services.quotes import IssuedQuote, quote_cart
+from plugin.services.quotes import IssuedQuote, OfferTexts, quote_cart
+from plugin.services.shop_snapshots import ShopSnapshot
 from plugin.validation import read_body
 
 _encoder = msgspec.json.Encoder()
 OFFER_LANGUAGES = tuple(LOCALES)  # "en" first: the default
+QUOTE_KEY_KINDS = (KeyKind.PUBLISHABLE, KeyKind.SECRET)
 bp = Blueprint("quotes", __name__, url_prefix="/api/v1/quotes", description="Price shipping protection.")
 
 
-def _language(requested: str | None) -> str:
-    """The quote's `locale` if we speak it, else the best of Accept-Language, else English."""
+def answer_language(requested: str | None, accept_language: str) -> str:
+    """The quote's `locale` if we speak it, else the best of the Accept-Language header, else English."""
     asked = language_code(requested)
     if asked is not None:
         return asked
-    header = request.environ.get("HTTP_ACCEPT_LANGUAGE", "")
-    if not any(language in header for language in OFFER_LANGUAGES[1:]):
+    if not any(language in accept_language for language in OFFER_LANGUAGES[1:]):
         return "en"  # nothing but English could match: skip parsing the header
-    return request.accept_languages.best_match(OFFER_LANGUAGES, default="en")
+    return parse_accept_header(accept_language, LanguageAccept).best_match(OFFER_LANGUAGES, default="en")
+
+
+def shop_offer_kind(shop: ShopSnapshot) -> OfferKind:
+    """The combination of coverages the shop offers, as kept with its snapshot."""
+    return shop.offer_kind if shop.offer_kind is not None else offer_kind(shop.settings)
+
+
+def encoded_quote(
+    shop: ShopSnapshot, quote_request: QuoteRequest, *, signing_key: str, texts: OfferTexts, site_root: str
+) -> bytes:
+    """Price a decoded cart for the shop and answer the contract's quote object as JSON (`site_root`: the scheme,
+    host and script root the request came to, which the default terms link is under)."""
+    quote = quote_cart(
+        shop,
+        quote_request.cart,
+        signing_key=signing_key,
+        now=utcnow(),
+        texts=texts,
+        default_terms_url=f"{site_root}/terms/{shop.id}",
+        shipping_carrier=quote_request.shipping_carrier,
+    )
+    return _encoder.encode(quote_body(quote))
 
 
 def quote_body(quote: IssuedQuote) -> dict[str, Any]:
@@ -76,7 +101,7 @@ def quote_body(quote: IssuedQuote) -> dict[str, Any]:
 
 @bp.route("", methods=["POST"])
 @per_key_and_address("RATE_LIMIT_QUOTES")
-@require_key(KeyKind.PUBLISHABLE, KeyKind.SECRET, cached=True)
+@require_key(*QUOTE_KEY_KINDS, cached=True)
 @documentation_only(
     bp.doc(
         requestBody={
@@ -94,15 +119,13 @@ def create_quote() -> Response:
     check_origin(shop.settings)
     current = request._get_current_object()  # type: ignore[attr-defined]  # one proxy hop, not five
     quote_request = decode_quote_request(read_body(current))
-    kind = shop.offer_kind if shop.offer_kind is not None else offer_kind(shop.settings)
-    quote = quote_cart(
+    language = answer_language(quote_request.locale, current.environ.get("HTTP_ACCEPT_LANGUAGE", ""))
+    answer = encoded_quote(
         shop,
-        quote_request.cart,
+        quote_request,
         signing_key=current_app.config["SECRET_KEY"],
-        now=utcnow(),
-        texts=offer_texts(_language(quote_request.locale), kind),
-        default_terms_url=f"{current.scheme}://{current.host}{current.script_root}/terms/{shop.id}",
-        shipping_carrier=quote_request.shipping_carrier,
+        texts=offer_texts(language, shop_offer_kind(shop)),
+        site_root=f"{current.scheme}://{current.host}{current.script_root}",
     )
     # Returned as a ready response: the schema above documents it, and no second serialisation runs.
-    return Response(_encoder.encode(quote_body(quote)), content_type="application/json")
+    return Response(answer, content_type="application/json")

@@ -110,6 +110,11 @@ class GrantCache:
             self._entries[key_hash] = (now + self._ttl, grant)
         return grant
 
+    def peek(self, key_hash: str) -> KeyGrant | None:
+        """The grant kept for a known key, without loading anything: None when not kept (or expired) or unknown."""
+        entry = self._entries.get(key_hash)
+        return entry[1] if entry is not None and entry[0] > self._clock() else None
+
     def forget_shop(self, shop_id: str) -> None:
         """Drop every cached grant of a shop (its settings or keys changed)."""
         with self._lock:
