@@ -124,9 +124,7 @@ def post_quote(port: int, key: str, client: str, forwarded_for: str | None = Non
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE  # the throwaway certificate
-    connection = http.client.HTTPSConnection(
-        "127.0.0.1", port, timeout=10, context=context, source_address=(client, 0)
-    )
+    connection = http.client.HTTPSConnection("127.0.0.1", port, timeout=10, context=context, source_address=(client, 0))
     headers = {"Host": "shop.example", "Authorization": f"Bearer {key}", "Content-Type": "application/json"}
     if forwarded_for:
         headers["X-Forwarded-For"] = forwarded_for
@@ -163,5 +161,7 @@ def test_the_documented_nginx_block_passes_the_client_scheme_and_host(app, datab
         assert status == 429 and refused["error"]["code"] == "rate_limited"
         status, _ = post_quote(port, key, "127.0.0.4")  # another shopper behind the same proxy has their own
         assert status == 200
-    clients = [json.loads(line)["remote_addr"] for line in access_log.read_text().splitlines() if "/api/v1/quotes" in line]
+    clients = [
+        json.loads(line)["remote_addr"] for line in access_log.read_text().splitlines() if "/api/v1/quotes" in line
+    ]
     assert clients == ["127.0.0.3", "127.0.0.3", "127.0.0.3", "127.0.0.4"]
