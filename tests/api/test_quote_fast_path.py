@@ -97,6 +97,8 @@ HEADERS = [
     {"HTTP_ORIGIN": "https://shop.example"},
     {"HTTP_ACCEPT_LANGUAGE": "zh-CN,zh;q=0.9,en;q=0.5"},
     {"wsgi.url_scheme": "https", "SCRIPT_NAME": "/protect/"},
+    {"HTTP_HOST": "evil.example/<x>"},  # a host werkzeug refuses: the terms link has none, on both paths
+    {"HTTP_ORIGIN": "null", "HTTP_ACCEPT_LANGUAGE": ";;,q=zh"},
 ]
 
 
