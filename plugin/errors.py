@@ -157,7 +157,7 @@ def handle_http_exception(exc: HTTPException) -> Any:
     return response
 
 
-def _database_unreachable(exc: Exception) -> bool:
+def database_unreachable(exc: BaseException) -> bool:
     """Whether a database error says the server cannot be reached (not that our statement was wrong)."""
     if isinstance(exc, OperationalError | InterfaceError | PoolTimeoutError):
         return True
@@ -170,7 +170,7 @@ def handle_database_error(exc: Exception) -> Any:
     The transaction was rolled back, so nothing changed; a webhook sender retries it as it should, and a
     browser or API client sees an honest "try again" instead of an internal error. Any other database error
     is a bug, left to Flask's 500."""
-    if not _database_unreachable(exc):
+    if not database_unreachable(exc):
         raise exc
     from plugin.extensions import db
 

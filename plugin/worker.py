@@ -20,6 +20,7 @@ from flask import Flask
 
 from plugin import logs, metrics
 from plugin.domain.jobs import JobStatus
+from plugin.errors import database_unreachable
 from plugin.extensions import db
 from plugin.insurers.base import Insurer
 from plugin.insurers.registry import insurer_for
@@ -203,8 +204,11 @@ class Worker:
             self.run_periodic()
             try:
                 worked = self.run_once()
-            except Exception:  # a lost database must not end the loop: leases lapse, we go on
-                log.exception("worker batch failed; continuing")
+            except Exception as exc:  # a lost database must not end the loop: leases lapse, we go on
+                if database_unreachable(exc):  # a restart or failover: expected, and nothing is lost
+                    log.warning("database unavailable; the worker goes on", extra={"error": type(exc).__name__})
+                else:
+                    log.exception("worker batch failed; continuing")
                 worked = 0
             if not worked:
                 stop.wait(poll_seconds)
@@ -243,7 +247,15 @@ class Worker:
         except JobError as exc:
             self._record_error(job, kind, exc, exc.message)
         except Exception as exc:  # the loop boundary: a bug or bad stored data stalls this job only
-            log.exception("job raised", extra={"job": job.id, "kind": job.kind, "subject": job.subject})
+            if database_unreachable(exc):
+                # A restart or failover ended the attempt: its transaction rolled back and the job is tried again
+                # (the insurer and Stripe calls carry idempotency keys). Worth a warning, not a traceback.
+                log.warning(
+                    "job interrupted: database unavailable",
+                    extra={"job": job.id, "kind": job.kind, "error": type(exc).__name__},
+                )
+            else:
+                log.exception("job raised", extra={"job": job.id, "kind": job.kind, "subject": job.subject})
             self._record_error(job, kind, None, f"unexpected error: {type(exc).__name__}: {exc}")
 
     def _record_error(self, job: JobView, kind: JobKind | None, error: JobError | None, message: str) -> None:

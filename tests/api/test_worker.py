@@ -329,3 +329,22 @@ def test_a_long_running_worker_survives_a_failing_batch(app, client, shop, monke
     survivor.run_forever(stop, poll_seconds=0.01)
     assert calls["n"] >= 3
     assert policy(client, shop, pending["id"])["status"] == "bound"
+
+
+def test_a_database_outage_during_a_job_is_a_warning_and_a_bug_a_traceback(app, client, shop, caplog):
+    from sqlalchemy.exc import OperationalError
+
+    protected_order(client, shop)
+    ship(client, shop)
+    lost = OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"))
+    insurer = ScriptedInsurer(failures=[lost, RuntimeError("a bug")])
+    clock = Clock()
+    with caplog.at_level("WARNING", logger="plugin.worker"):
+        for _ in range(3):  # the outage, the bug, then the purchase: the job is kept and tried again each time
+            worker(app, insurer, clock).drain()
+            clock.advance(hours=1)
+    records = [(record.levelname, record.getMessage(), record.exc_info is not None) for record in caplog.records]
+    assert ("WARNING", "job interrupted: database unavailable", False) in records
+    assert ("ERROR", "job raised", True) in records  # a bug keeps its traceback
+    assert [level for level, _, _ in records].count("ERROR") == 1
+    assert insurer.purchases == 1
