@@ -174,13 +174,22 @@ def worker_command(drain: bool, poll: float) -> None:
     import signal
     import threading
 
-    from plugin import worker
+    from plugin import worker, worker_metrics
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    stats = worker.run(app, drain=drain, stop=stop, poll_seconds=poll)
+    port = app.config.get("WORKER_METRICS_PORT")
+    metrics_server = (
+        None if drain or port is None else worker_metrics.serve(app, app.config["WORKER_METRICS_HOST"], port)
+    )
+    try:
+        stats = worker.run(app, drain=drain, stop=stop, poll_seconds=poll)
+    finally:
+        if metrics_server is not None:
+            metrics_server.shutdown()
+            metrics_server.server_close()
     for failure in stats.failures:
         click.echo(
             f"job {failure['job']} ({failure['kind']} {failure['subject']}) {failure['status']}: {failure['error']}",

@@ -47,6 +47,16 @@ def _seconds(environ: Mapping[str, str], name: str, default: int, unit: str = "s
     return int(value)
 
 
+def _port(environ: Mapping[str, str], name: str) -> int | None:
+    """A TCP port (1 to 65535) from the environment, None when unset."""
+    value = (environ.get(name) or "").strip()
+    if not value:
+        return None
+    if not (value.isascii() and value.isdigit() and 0 < int(value) < 65536):
+        raise ConfigurationError(f"{name} must be a TCP port from 1 to 65535, not {value!r}")
+    return int(value)
+
+
 def _fractional_seconds(environ: Mapping[str, str], name: str, default: float) -> float:
     """A non-negative number of seconds from the environment."""
     raw = environ.get(name, "").strip()
@@ -227,6 +237,10 @@ def load_config(environ: Mapping[str, str], instance_path: str) -> dict[str, Any
         "FORWARDED_ALLOW_IPS": _forwarded_allow_ips(environ),
         # /metrics wants `Authorization: Bearer <this>` when set; open when unset.
         "METRICS_TOKEN": (environ.get("METRICS_TOKEN") or "").strip() or None,
+        # `flask worker` serves its own /metrics on this port when set (a machine that runs workers and no web
+        # process), on WORKER_METRICS_HOST: every interface unless told, as gunicorn's HOST.
+        "WORKER_METRICS_PORT": _port(environ, "WORKER_METRICS_PORT"),
+        "WORKER_METRICS_HOST": (environ.get("WORKER_METRICS_HOST") or "").strip() or "0.0.0.0",  # noqa: S104
     }
 
 
