@@ -33,7 +33,7 @@ def cpu(name, action):
 from plugin.extensions import api
 cpu("OpenAPI paths described (17 blueprints)", lambda: api.spec)
 cpu("flask_migrate and Alembic imported", lambda: importlib.import_module("flask_migrate"))
-cpu("imagehash (numpy, scipy) imported", lambda: importlib.import_module("imagehash"))
+cpu("imagehash (with numpy) imported", lambda: importlib.import_module("imagehash"))
 cpu("fpdf2 and fontTools imported", lambda: importlib.import_module("plugin.services.dossier_pdf"))
 from plugin.admin import charts
 cpu("pygal imported, chart style made", charts._pygal)

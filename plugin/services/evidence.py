@@ -135,7 +135,7 @@ def _clean_copy(image: Image.Image, image_format: str) -> bytes:
 
 
 def _perceptual_hash(image: Image.Image) -> str:
-    import imagehash  # with numpy and scipy's share, ~0.14 s: loaded by the first image, not by every process
+    import imagehash  # with numpy, ~0.1 s: loaded by the first image, not by every process
 
     return str(imagehash.phash(image))
 
