@@ -33,7 +33,7 @@ RESET_LINK_MAX_AGE_SECONDS = 3600
 _RESET_SALT = "admin-password-reset"
 _hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
 # Verified against when the email is unknown, so a wrong address costs the same time as a wrong password. Made by
-# the first sign-in attempt of the process (whatever its outcome), not at import: a hash costs ~0.1 s of CPU that a
+# the first sign-in attempt of the process (whatever its outcome), not at import: a hash costs ~0.2 s of CPU that a
 # worker or CLI process, which signs no one in, need not spend.
 _DUMMY_HASH: str | None = None
 
