@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
-from flask_migrate import upgrade
 from sqlalchemy import select
 from werkzeug.serving import run_simple
 
@@ -134,6 +133,8 @@ def demo_command(host: str, port: int) -> None:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if not app.config["DEMO"]:
         raise click.UsageError("the demo needs DEMO=1 in the environment (and HTTPS_ONLY=0 on plain http)")
+    from flask_migrate import upgrade
+
     upgrade(directory=app.config["MIGRATIONS_DIR"])
     shop, publishable, secret = ensure_demo_shop()
     demo_webhook_secret(shop)  # so the demo's Pay button can sign its test payment events

@@ -10,7 +10,6 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import imagehash
 from PIL import Image, ImageOps
 from sqlalchemy import select
 
@@ -136,6 +135,8 @@ def _clean_copy(image: Image.Image, image_format: str) -> bytes:
 
 
 def _perceptual_hash(image: Image.Image) -> str:
+    import imagehash  # with numpy, ~0.1 s: loaded by the first image, not by every process
+
     return str(imagehash.phash(image))
 
 

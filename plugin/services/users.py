@@ -32,8 +32,17 @@ LOCKOUT = timedelta(minutes=15)
 RESET_LINK_MAX_AGE_SECONDS = 3600
 _RESET_SALT = "admin-password-reset"
 _hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
-# Verified against when the email is unknown, so a wrong address costs the same time as a wrong password.
-_DUMMY_HASH = _hasher.hash("not a password of anyone")
+# Verified against when the email is unknown, so a wrong address costs the same time as a wrong password. Made by
+# the first sign-in attempt of the process (whatever its outcome), not at import: a hash costs ~0.2 s of CPU that a
+# worker or CLI process, which signs no one in, need not spend.
+_DUMMY_HASH: str | None = None
+
+
+def _dummy_hash() -> str:
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = _hasher.hash("not a password of anyone")
+    return _DUMMY_HASH
 
 
 class Role(StrEnum):
@@ -115,9 +124,10 @@ def authenticate(email: str, password: str, now: datetime) -> User:
     """The user whose email and password these are; SignInRefused otherwise, counting toward the lock-out.
 
     The caller commits either way: a failure's count must persist."""
+    dummy_hash = _dummy_hash()  # made before the look-up: the process's first attempt costs the same either way
     user = find_by_email(email)
     if user is None or len(password) > MAX_PASSWORD_LENGTH:
-        _verify(_DUMMY_HASH, password[:MAX_PASSWORD_LENGTH])
+        _verify(dummy_hash, password[:MAX_PASSWORD_LENGTH])
         raise SignInRefused()
     # Lock the row: two wrong passwords at once must both count.
     user = db.session.scalar(select(User).where(User.id == user.id).with_for_update()) or user
