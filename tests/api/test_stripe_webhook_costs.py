@@ -11,6 +11,7 @@ from plugin.api.settings import settings_context
 from plugin.extensions import db
 from plugin.models import Shop
 from plugin.services.settings import update_settings
+from plugin.services.stripe_account import ReceiverCache
 from tests.stripe_helpers import (
     WEBHOOK_SECRET,
     configure_stripe,
@@ -44,6 +45,22 @@ def test_a_secret_removed_here_stops_verifying_here_at_once(client, shop):
     assert deliver(client, shop.shop.id, payment_intent_event({}, pi_id="pi_prev")).status_code == 200  # kept now
     configure_stripe(client, shop, webhook_secret=NEW_SECRET, previous_webhook_secret=None)
     old = deliver(client, shop.shop.id, payment_intent_event({}, pi_id="pi_gone"))
+    assert old.status_code == 400 and old.get_json()["error"]["code"] == "invalid_signature"
+
+
+def test_kept_secrets_expire_from_when_they_were_read_not_from_their_last_use(app, client, shop):
+    now = [1000.0]
+    app.extensions["stripe_receivers"] = ReceiverCache(ttl=5, clock=lambda: now[0])
+    configure_stripe(client, shop, webhook_secret=NEW_SECRET, previous_webhook_secret=WEBHOOK_SECRET)
+    assert deliver(client, shop.shop.id, payment_intent_event({}, pi_id="pi_k1")).status_code == 200  # kept at 1000
+    with app.test_request_context():  # removed by another process: this one still keeps it
+        update_settings(
+            db.session.get(Shop, shop.shop.id), {"stripe": {"previous_webhook_secret": None}}, settings_context()
+        )
+    now[0] = 1004.0
+    assert deliver(client, shop.shop.id, payment_intent_event({}, pi_id="pi_k2")).status_code == 200  # still kept
+    now[0] = 1006.0  # 6 s after it was read, 2 s after its last use
+    old = deliver(client, shop.shop.id, payment_intent_event({}, pi_id="pi_k3"))
     assert old.status_code == 400 and old.get_json()["error"]["code"] == "invalid_signature"
 
 
