@@ -1,7 +1,7 @@
 """CPU time per Stripe delivery of a new protected payment, in process (Flask test client), min of repeats.
 
     python bench/webhook_cpu.py [--database-url postgresql://postgres@127.0.0.1:5432/postgres] [--count 300]
-                                [--repeats 5] [--profile cprofile|pyinstrument] [--gevent]
+                                [--repeats 5] [--profile] [--gevent] [--pre-ping]
 
 Steadier than a throughput run on a shared machine: it counts this process's CPU time only (the database's is
 not in it), for `count` distinct, freshly signed payment_intent.succeeded deliveries (each a new protected
@@ -37,8 +37,9 @@ def main() -> int:
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--count", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--profile", choices=("cprofile", "pyinstrument"), default=None)
+    parser.add_argument("--profile", action="store_true", help="then cProfile one more run (webhook_cpu.prof)")
     parser.add_argument("--gevent", action="store_true", help="monkey-patch as gunicorn's gevent workers do")
+    parser.add_argument("--pre-ping", action="store_true", help="SQLAlchemy's pool_pre_ping instead of pool_checks")
     args = parser.parse_args()
 
     name = f"bench_webhook_cpu_{int(time.time())}"
@@ -72,14 +73,16 @@ def database_cpu(url: str) -> float:
 
 def run(url: str, args: argparse.Namespace) -> int:
     from flask_migrate import upgrade
-    from sqlalchemy import event
 
     from plugin import create_app
     from plugin.extensions import db
     from plugin.services.shops import create_shop
 
     environ = {"SECRET_KEY": "bench-secret", "DATABASE_URL": url, "HTTPS_ONLY": "0", "LOG_LEVEL": "WARNING"}
-    app = create_app({"ENVIRON": environ})
+    overrides: dict[str, object] = {"ENVIRON": environ}
+    if args.pre_ping:
+        overrides["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
+    app = create_app(overrides)
     with app.app_context():
         upgrade(directory=app.config["MIGRATIONS_DIR"])
         created = create_shop("Bench", "USD", app.extensions["secret_box"])
@@ -94,12 +97,22 @@ def run(url: str, args: argparse.Namespace) -> int:
     quote = client.post("/api/v1/quotes", json=cart, headers=headers).get_json()
 
     trips: list[str] = []
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", lambda *a: trips.append(a[2].split(None, 1)[0].upper()))
-    event.listen(engine, "begin", lambda *a: trips.append("BEGIN"))
-    event.listen(engine, "commit", lambda *a: trips.append("COMMIT"))
-    event.listen(engine, "rollback", lambda *a: trips.append("ROLLBACK"))
+    original_execute, original_commit = psycopg.Cursor.execute, psycopg.Connection.commit
+
+    def execute(cursor: psycopg.Cursor, query: object, *args: object, **kwargs: object) -> object:
+        """Each round trip as the driver makes it: BEGIN (implicit), the statement, pings included."""
+        connection = cursor.connection
+        if not connection.autocommit and connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+            trips.append("BEGIN")
+        word = str(query).split(None, 1)[0].upper().replace(";", "PING")  # SQLAlchemy pings with ";"
+        trips.append(word + (" (autocommit)" if connection.autocommit else ""))
+        return original_execute(cursor, query, *args, **kwargs)  # type: ignore[arg-type]
+
+    def commit(connection: psycopg.Connection) -> None:
+        if connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            trips.append("COMMIT")
+        original_commit(connection)
+
     url_path = f"/webhooks/stripe/{shop_id}"
 
     def send(deliveries: list[tuple[str, bytes]]) -> None:
@@ -109,9 +122,12 @@ def run(url: str, args: argparse.Namespace) -> int:
                 raise SystemExit(f"unexpected answer {response.status_code}: {response.get_data(as_text=True)}")
 
     send(signed_deliveries(50, quote, "warm"))  # imports, caches, the pool
-    trips.clear()
-    send(signed_deliveries(1, quote, "count"))
-    print(f"round trips of one delivery ({len(trips)}; pings are not counted): {' '.join(trips)}")
+    psycopg.Cursor.execute, psycopg.Connection.commit = execute, commit  # type: ignore[method-assign,assignment]
+    try:
+        send(signed_deliveries(1, quote, "count"))
+    finally:
+        psycopg.Cursor.execute, psycopg.Connection.commit = original_execute, original_commit  # type: ignore[method-assign]
+    print(f"round trips of one delivery ({len(trips)}): {', '.join(trips)}")
     timings = []
     for repeat in range(args.repeats):
         deliveries = signed_deliveries(args.count, quote, f"r{repeat}")
@@ -128,22 +144,15 @@ def run(url: str, args: argparse.Namespace) -> int:
     )
     if args.profile:
         deliveries = signed_deliveries(args.count, quote, "profiled")
-        if args.profile == "cprofile":
-            import cProfile
-            import pstats
+        import cProfile
+        import pstats
 
-            profiler = cProfile.Profile(time.process_time)
-            profiler.runcall(send, deliveries)
-            profiler.dump_stats("webhook_cpu.prof")
-            stats = pstats.Stats(profiler)
-            stats.sort_stats("cumulative").print_stats(70)
-            stats.sort_stats("tottime").print_stats(40)
-        else:
-            from pyinstrument import Profiler
-
-            with Profiler(interval=0.0002) as profiler:
-                send(deliveries)
-            print(profiler.output_text(unicode=False, color=False, show_all=False))
+        profiler = cProfile.Profile(time.process_time)
+        profiler.runcall(send, deliveries)
+        profiler.dump_stats("webhook_cpu.prof")
+        stats = pstats.Stats(profiler)
+        stats.sort_stats("cumulative").print_stats(70)
+        stats.sort_stats("tottime").print_stats(40)
     with app.app_context():
         db.engine.dispose()
     print(json.dumps({"cpu_ms": round(min(t[0] for t in timings) * 1000, 2)}))

@@ -4,7 +4,7 @@ Most deliveries are a new `payment_intent.succeeded` (with or without a protecti
 costs a look-up, three inserts and a transaction around them; here the look-up and the inserts are one statement
 of CTEs, run on its own (autocommitted: a single statement is atomic), so a delivery is one round trip:
 
-- `existing`: any payment of the shop that one of the delivery's ids names (the ORM path's `find_payment`);
+- `existing`: any payment of the shop that one of the delivery's ids names (as the ORM path's `find_payment`);
 - `delivery`: the delivery, unless a payment exists, `ON CONFLICT DO NOTHING` (a concurrent repeat waits on the
   unique key for the first one's statement to end, then inserts nothing);
 - `payment` and `protection`: inserted only if the delivery was (they read its RETURNING).
@@ -132,10 +132,14 @@ def _statement(protected: bool) -> str:
         f", protection AS ({_insert(protections, protection, ' FROM payment')} RETURNING id)" if protected else ""
     )
     # Only the tables' own table and column names are formatted in; every value is a parameter.
+    # The look-up is one index probe per kind of id: as one OR of the three, a plan made generic on a prepared
+    # statement can scan all the shop's payments (seen at 30,000: 12 ms instead of 0.1).
+    existing = " UNION ALL ".join(
+        f"SELECT 1 FROM {payments.name} WHERE shop_id = %(shop_id)s::text AND {column} = ANY(%(refs)s::text[])"  # noqa: S608
+        for column in ("payment_key", "charge_id", "checkout_session")
+    )
     return (
-        f"WITH existing AS (SELECT 1 FROM {payments.name} WHERE shop_id = %(shop_id)s::text"  # noqa: S608
-        " AND (payment_key = ANY(%(refs)s::text[]) OR charge_id = ANY(%(refs)s::text[])"
-        " OR checkout_session = ANY(%(refs)s::text[])) LIMIT 1),"
+        f"WITH existing AS ({existing} LIMIT 1),"  # noqa: S608
         f" delivery AS ({_insert(_table(WebhookDelivery), _DELIVERY, ' WHERE NOT EXISTS (SELECT 1 FROM existing)')}"
         " ON CONFLICT (shop_id, source, delivery_id) DO NOTHING RETURNING id),"
         f" payment AS ({_insert(payments, _PAYMENT, ' FROM delivery')} RETURNING id)"
