@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import psycopg
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import InvalidatePoolError
@@ -45,8 +46,12 @@ def closed_by_server(dbapi_connection: Any) -> bool:
         return True
     if _poll is None:  # no poll(2) on this platform: only the ping after idling checks
         return False
+    try:
+        socket = dbapi_connection.fileno()
+    except psycopg.Error:  # libpq has no socket for it any more
+        return True
     poller = _poll()
-    poller.register(dbapi_connection.fileno(), select.POLLIN | select.POLLPRI)
+    poller.register(socket, select.POLLIN | select.POLLPRI)
     return bool(poller.poll(0))
 
 
