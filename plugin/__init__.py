@@ -141,7 +141,21 @@ def _configure_openapi(app: Flask) -> None:
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints. Nothing happens at import time."""
-    from plugin import admin, cli, demo, health, i18n, iso_codes, logs, metrics, portal, proxies, rate_limits, terms
+    from plugin import (
+        admin,
+        cli,
+        demo,
+        health,
+        i18n,
+        iso_codes,
+        logs,
+        metrics,
+        pool_checks,
+        portal,
+        proxies,
+        rate_limits,
+        terms,
+    )
     from plugin.api import quote_fast_path
     from plugin.api import register as register_api
     from plugin.config import from_environment, load_config
@@ -167,12 +181,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         os.makedirs(app.instance_path, exist_ok=True)  # the embedded database lives in the instance folder
-    else:
-        # A pooled connection dies with a database restart or failover; checking each one as it leaves the pool
-        # (a round trip that reconnects if needed) keeps the first requests after it from failing.
-        engine_options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
-        engine_options.setdefault("pool_pre_ping", True)
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options
 
     db.init_app(app)
     from plugin.services import claim_events
@@ -193,9 +201,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config["ENCRYPTION_KEY"], app.config["SECRET_KEY"], app.config.get("SECRET_KEY_FALLBACKS", ())
     )
 
+    engine_options = app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)
+        elif db.engine.dialect.name == "postgresql" and not engine_options.get("pool_pre_ping"):
+            # A pooled connection dies with a database restart or failover; checking each one as it leaves the
+            # pool keeps the first requests after it from failing (plugin/pool_checks.py: no round trip for a
+            # connection used in the last seconds, unlike pool_pre_ping's on every checkout).
+            pool_checks.install(db.engine)
 
     register_error_handlers(app)
     register_api(app)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import cast
 
-from flask import current_app, request
+from flask import Response, current_app, request
 
 from plugin.api.blueprint import Blueprint
 from plugin.config import quote_signing_keys
@@ -57,7 +57,7 @@ def _verify(raw: bytes, header: str | None, receiver: WebhookReceiver) -> None:
 @bp.route("/<shop_id>", methods=["POST"])
 @bp.response(200, WebhookReceiptSchema)
 @bp.documents_errors(400, 404, 413)
-def receive(shop_id: str) -> dict[str, Any]:
+def receive(shop_id: str) -> Response:
     """Stripe's deliveries for one shop; every accepted delivery, first or repeated, answers 200."""
     box, cache = current_app.extensions["secret_box"], current_app.extensions["stripe_receivers"]
     kept = cache.get(shop_id)
@@ -76,7 +76,10 @@ def receive(shop_id: str) -> dict[str, Any]:
         if receiver is None:
             raise NotFoundError("No such shop.") from None
         _verify(raw, header, receiver)
-    cache.keep(receiver)
+    if receiver is not kept:
+        # Kept from when it was read, not from its last use: a secret removed elsewhere stops verifying here
+        # within KEY_CACHE_SECONDS even while deliveries keep coming.
+        cache.keep(receiver)
     # Signed by Stripe: from here on every delivery is stored and answered 200, even one we cannot read,
     # since anything else makes Stripe retry it for days.
     event = loads_signed(raw)
@@ -85,4 +88,15 @@ def receive(shop_id: str) -> dict[str, Any]:
     else:
         # Stripe's API is never called from here: a Checkout line check is a job, queued with the protection.
         recorded = record_stripe_event(receiver, event, purchase_context(receiver.has_api_key))
-    return {"received": True, "duplicate": recorded.duplicate, "outcome": recorded.outcome}
+    return _receipt(recorded.duplicate, recorded.outcome)
+
+
+def _receipt(duplicate: bool, outcome: str) -> Response:
+    """The answer, as WebhookReceiptSchema and Flask's JSON make it, serialized once per (duplicate, outcome) in
+    a process: the outcomes are a few fixed words, and this endpoint answers at Stripe's rate."""
+    bodies: dict[tuple[bool, str], bytes] = current_app.extensions.setdefault("stripe_receipts", {})
+    body = bodies.get((duplicate, outcome))
+    if body is None:
+        receipt = WebhookReceiptSchema().dump({"received": True, "duplicate": duplicate, "outcome": outcome})
+        body = bodies[(duplicate, outcome)] = cast(Response, current_app.json.response(receipt)).get_data()
+    return current_app.response_class(body, mimetype="application/json")

@@ -93,7 +93,7 @@ def _protection_of(payment: Payment, new: bool) -> Protection | None:
     return db.session.scalars(select(Protection).where(Protection.payment_id == payment.id)).first()
 
 
-def _order_id(metadata: Mapping[str, str]) -> str | None:
+def order_id_of(metadata: Mapping[str, str]) -> str | None:
     """The order id as stored: fitted so that a long or unreadable one never matches another order's id."""
     sent = metadata.get(ORDER_KEY)
     return fit_id(sent) if sent else None
@@ -106,12 +106,9 @@ def _verified_claims(reference: str, secrets: Sequence[str]) -> quote_token.Quot
         return None
 
 
-def _new_protection(
-    shop: ShopRef,
-    payment: Payment,
-    fact: PaymentSucceeded,
-    quote_secrets: Sequence[str],
-) -> Protection:
+def protection_values(shop_id: str, fact: PaymentSucceeded, quote_secrets: Sequence[str]) -> dict[str, Any]:
+    """The columns of the protection a succeeded payment with sp_quote buys, but those of its payment (its id,
+    payment_intent, checkout_session and disputed): checked against the signed quote it names."""
     metadata = fact.metadata
     reference = metadata[QUOTE_KEY][:500]
     claims = _verified_claims(reference, quote_secrets)
@@ -119,53 +116,81 @@ def _new_protection(
     sent_order_id = metadata.get(ORDER_KEY) or None
     check = check_purchase(
         claims,
-        shop_id=shop.id,
+        shop_id=shop_id,
         currency=fact.currency,
         charged=charged,
         paid_at=fact.occurred_at,
         order_id=sent_order_id,
     )
-    if claims is not None:
-        currency, declared, premium = claims.currency, claims.declared_value, claims.premium
-        price, contribution, expires = claims.customer_price, claims.merchant_contribution, claims.expires_at
-        destination = claims.destination
-    else:  # a forged or unreadable quote: kept for review with what was charged, nothing else trusted
-        currency, declared, premium = fact.currency, 0, 0
-        price, contribution, expires, destination = charged or 0, 0, None, None
-    protection = Protection(
-        id=new_id("prot"),
-        shop_id=shop.id,
-        payment=payment,
-        order_id=_order_id(fact.metadata),
-        status=ACTIVE if check.trusted else NEEDS_REVIEW,
-        review_reason=None if check.trusted else str(check.reasons[0]),
-        disputed=payment.disputed,
-        currency=currency,
-        declared_value_amount=declared,
-        premium_amount=premium,
-        customer_price_amount=price,
-        merchant_contribution_amount=contribution,
-        charged_amount=charged,
-        quote_reference=reference,
-        quote_expires_at=expires,
-        consent_id=fit_id(metadata[CONSENT_KEY]) if metadata.get(CONSENT_KEY) else None,
-        payment_intent=payment.payment_intent,
-        checkout_session=payment.checkout_session,
-        customer_email=fact.customer_email,
+    values: dict[str, Any] = {
+        "id": new_id("prot"),
+        "shop_id": shop_id,
+        "order_id": order_id_of(metadata),
+        "status": str(ACTIVE if check.trusted else NEEDS_REVIEW),
+        "review_reason": None if check.trusted else str(check.reasons[0]),
+        "charged_amount": charged,
+        "quote_reference": reference,
+        "consent_id": fit_id(metadata[CONSENT_KEY]) if metadata.get(CONSENT_KEY) else None,
+        "customer_email": fact.customer_email,
+        "line_item_check": "not_applicable",
+    }
+    if claims is None:  # a forged or unreadable quote: kept for review with what was charged, nothing else trusted
+        values.update(
+            currency=fact.currency,
+            declared_value_amount=0,
+            premium_amount=0,
+            customer_price_amount=charged or 0,
+            merchant_contribution_amount=0,
+            quote_expires_at=None,
+            destination_country=None,
+            destination_region=None,
+            destination_postal_code=None,
+            covers_shipping=True,
+            covers_returns=False,
+            returns_premium_amount=0,
+            returns_customer_price_amount=0,
+            returns_merchant_contribution_amount=0,
+            rate_tier=None,
+            returns_rate_tier=None,
+            shipping_carrier=None,
+        )
+        return values
+    destination = claims.destination
+    values.update(  # what the bundle covers, from the signed reference (v1/v2: the parcel only)
+        currency=claims.currency,
+        declared_value_amount=claims.declared_value,
+        premium_amount=claims.premium,
+        customer_price_amount=claims.customer_price,
+        merchant_contribution_amount=claims.merchant_contribution,
+        quote_expires_at=claims.expires_at,
         destination_country=destination.country if destination else None,
         destination_region=destination.region if destination else None,
         destination_postal_code=destination.postal_code if destination else None,
-        line_item_check="not_applicable",
+        covers_shipping=claims.covers_shipping,
+        covers_returns=claims.covers_returns,
+        returns_premium_amount=claims.returns_premium,
+        returns_customer_price_amount=claims.returns_customer_price,
+        returns_merchant_contribution_amount=claims.returns_merchant_contribution,
+        rate_tier=claims.rate_tier,
+        returns_rate_tier=claims.returns_rate_tier,
+        shipping_carrier=claims.shipping_carrier,
     )
-    if claims is not None:  # what the bundle covers, from the signed reference (v1/v2: the parcel only)
-        protection.covers_shipping = claims.covers_shipping
-        protection.covers_returns = claims.covers_returns
-        protection.returns_premium_amount = claims.returns_premium
-        protection.returns_customer_price_amount = claims.returns_customer_price
-        protection.returns_merchant_contribution_amount = claims.returns_merchant_contribution
-        protection.rate_tier = claims.rate_tier
-        protection.returns_rate_tier = claims.returns_rate_tier
-        protection.shipping_carrier = claims.shipping_carrier
+    return values
+
+
+def _new_protection(
+    shop: ShopRef,
+    payment: Payment,
+    fact: PaymentSucceeded,
+    quote_secrets: Sequence[str],
+) -> Protection:
+    protection = Protection(
+        payment=payment,
+        disputed=payment.disputed,
+        payment_intent=payment.payment_intent,
+        checkout_session=payment.checkout_session,
+        **protection_values(shop.id, fact, quote_secrets),
+    )
     db.session.add(protection)  # one per payment: the unique constraint is enforced at commit
     return protection
 
@@ -213,7 +238,7 @@ def _on_succeeded(shop: ShopRef, fact: PaymentSucceeded, ctx: PurchaseContext) -
         payment.succeeded_at = fact.occurred_at
     payment.amount = fact.amount if fact.amount is not None else payment.amount
     payment.currency = fact.currency or payment.currency
-    payment.order_id = payment.order_id or _order_id(fact.metadata)
+    payment.order_id = payment.order_id or order_id_of(fact.metadata)
     payment.customer_email = payment.customer_email or fact.customer_email
     protection = _protection_of(payment, new)
     outcome = "order_recorded"

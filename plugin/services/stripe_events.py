@@ -8,10 +8,12 @@ from typing import Any
 
 from sqlalchemy import select
 
+from plugin.domain.purchases import PaymentSucceeded
 from plugin.extensions import db
 from plugin.models import Protection, Shop
 from plugin.payments.stripe import HANDLED_TYPES, translate
 from plugin.payments.stripe_api import StripeApi, StripeApiError
+from plugin.services import new_payments
 from plugin.services.purchases import (
     PurchaseContext,
     Recorded,
@@ -25,6 +27,13 @@ from plugin.services.purchases import (
 def record_stripe_event(shop: ShopRef, event: Mapping[str, Any], ctx: PurchaseContext) -> Recorded:
     """Record one Stripe event, once, with its effects and the jobs they need (nothing asks Stripe here)."""
     fact = translate(event)
+    if new_payments.applies(fact, ctx):
+        assert isinstance(fact, PaymentSucceeded)
+        recorded = new_payments.record_new_payment(
+            shop, "stripe", str(event["id"]), str(event.get("type") or ""), fact, ctx
+        )
+        if recorded is not None:
+            return recorded
     return record_delivery(
         shop,
         "stripe",

@@ -12,10 +12,12 @@ def test_requests_survive_terminated_database_connections(app, client, database_
     if not database_url.startswith("postgresql"):
         pytest.skip("PostgreSQL only: SQLite has no server to lose")
     assert client.get("/api/v1/settings", headers=bearer(shop.keys.secret_key)).status_code == 200
-    # What a restart does to the pool: every backend of this database ends, except the one doing the ending.
+    # What a restart does to the pool: every backend of this database ends, except the one doing the ending. When
+    # the server answers again after a restart, its end of every old connection is gone: pg_terminate_backend
+    # waits for that here (the pool's checkout check sees a connection the server has closed).
     with psycopg.connect(database_url, autocommit=True) as admin:
         ended = admin.execute(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
         ).fetchone()
     assert ended is not None and ended[0] >= 1
