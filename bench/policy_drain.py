@@ -21,10 +21,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.scratch import scratch_database
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -85,6 +90,24 @@ def check(url: str, count: int) -> tuple[int, int, int]:
     return bound, bookings, duplicates
 
 
+@contextmanager
+def worker_environment(database_url: str, prefix: str) -> Iterator[tuple[str, dict[str, str]]]:
+    """A scratch database on `database_url`'s server and the environment of workers on it, their bytecode cached in
+    a scratch directory as a deployment's is (the shell's PYTHONDONTWRITEBYTECODE is dropped)."""
+    with scratch_database(database_url, prefix) as url, tempfile.TemporaryDirectory() as pycache:
+        yield (
+            url,
+            {
+                **{key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"},
+                "PYTHONPYCACHEPREFIX": pycache,
+                "SECRET_KEY": "bench-secret",
+                "DATABASE_URL": url,
+                "HTTPS_ONLY": "0",
+                "LOG_LEVEL": "WARNING",
+            },
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--policies", type=int, default=3000)
@@ -94,59 +117,43 @@ def main() -> int:
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
 
-    name = f"bench_drain_{int(time.time())}"
-    with psycopg.connect(args.database_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = args.database_url.rsplit("/", 1)[0] + f"/{name}"
     counts = [int(n) for n in args.workers.split(",")]
     seconds: dict[int, list[float]] = {n: [] for n in counts}
-    try:
-        with tempfile.TemporaryDirectory() as pycache:
-            env = {
-                **{key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"},
-                "PYTHONPYCACHEPREFIX": pycache,
-                "SECRET_KEY": "bench-secret",
-                "DATABASE_URL": url,
-                "HTTPS_ONLY": "0",
-                "LOG_LEVEL": "WARNING",
-            }
-            flask = [sys.executable, "-m", "flask", "--app", "plugin"]
-            run([*flask, "db", "upgrade"], env)
-            shop = json.loads(run([*flask, "shops", "create", "--name", "Bench", "--currency", "USD", "--json"], env))
-            with psycopg.connect(url) as conn:
-                conn.execute(
-                    "UPDATE shops SET settings = %s WHERE id = %s",
-                    (json.dumps({"insurer": {"config": {"latency_ms": args.latency_ms}}}), shop["id"]),
-                )
-            started = time.monotonic()
-            run([*flask, "worker", "--drain"], env)
-            startup = time.monotonic() - started
-            seed(url, shop["id"], args.policies)
-            print(f"{args.policies} due policies, sandbox insurer at {args.latency_ms} ms a call, PostgreSQL; "
-                  f"a worker's start-up alone (nothing due): {startup:.1f} s")  # fmt: skip
-            print(f"{'workers':>7} {'seconds':>8} {'policies/s':>11} {'bound':>6} {'bookings':>9} {'duplicates':>10}")
-            for _ in range(args.rounds):
-                for workers in counts:
-                    reset(url)
-                    started = time.monotonic()
-                    processes = [
-                        subprocess.Popen(
-                            [*flask, "worker", "--drain"], env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True
-                        )
-                        for _ in range(workers)
-                    ]
-                    for process in processes:
-                        process.communicate(timeout=3600)
-                    elapsed = time.monotonic() - started
-                    bound, bookings, duplicates = check(url, args.policies)
-                    seconds[workers].append(elapsed)
-                    rate = args.policies / elapsed
-                    print(f"{workers:>7} {elapsed:>8.1f} {rate:>11.1f} {bound:>6} {bookings:>9} {duplicates:>10}")
-                    if bound != args.policies or bookings != args.policies or duplicates:
-                        print("  lost or duplicated policies!", file=sys.stderr)
-    finally:
-        with psycopg.connect(args.database_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with worker_environment(args.database_url, "bench_drain") as (url, env):
+        flask = [sys.executable, "-m", "flask", "--app", "plugin"]
+        run([*flask, "db", "upgrade"], env)
+        shop = json.loads(run([*flask, "shops", "create", "--name", "Bench", "--currency", "USD", "--json"], env))
+        with psycopg.connect(url) as conn:
+            conn.execute(
+                "UPDATE shops SET settings = %s WHERE id = %s",
+                (json.dumps({"insurer": {"config": {"latency_ms": args.latency_ms}}}), shop["id"]),
+            )
+        started = time.monotonic()
+        run([*flask, "worker", "--drain"], env)
+        startup = time.monotonic() - started
+        seed(url, shop["id"], args.policies)
+        print(f"{args.policies} due policies, sandbox insurer at {args.latency_ms} ms a call, PostgreSQL; "
+              f"a worker's start-up alone (nothing due): {startup:.1f} s")  # fmt: skip
+        print(f"{'workers':>7} {'seconds':>8} {'policies/s':>11} {'bound':>6} {'bookings':>9} {'duplicates':>10}")
+        for _ in range(args.rounds):
+            for workers in counts:
+                reset(url)
+                started = time.monotonic()
+                processes = [
+                    subprocess.Popen(
+                        [*flask, "worker", "--drain"], env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True
+                    )
+                    for _ in range(workers)
+                ]
+                for process in processes:
+                    process.communicate(timeout=3600)
+                elapsed = time.monotonic() - started
+                bound, bookings, duplicates = check(url, args.policies)
+                seconds[workers].append(elapsed)
+                rate = args.policies / elapsed
+                print(f"{workers:>7} {elapsed:>8.1f} {rate:>11.1f} {bound:>6} {bookings:>9} {duplicates:>10}")
+                if bound != args.policies or bookings != args.policies or duplicates:
+                    print("  lost or duplicated policies!", file=sys.stderr)
     medians = {workers: statistics.median(runs) for workers, runs in seconds.items()}
     if 1 in medians:
         for workers, elapsed in medians.items():

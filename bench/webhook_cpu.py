@@ -22,14 +22,15 @@ if "--gevent" in sys.argv:  # as a gunicorn gevent worker runs the app: psycopg 
 
 import argparse
 import json
-import os
 import time
 from pathlib import Path
 
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.scratch import scratch_database
 from bench.webhook_ingestion import SECRET, signed_deliveries
+from bench.webhook_server_cpu import cpu_seconds
 
 
 def main() -> int:
@@ -42,16 +43,8 @@ def main() -> int:
     parser.add_argument("--pre-ping", action="store_true", help="SQLAlchemy's pool_pre_ping instead of pool_checks")
     args = parser.parse_args()
 
-    name = f"bench_webhook_cpu_{int(time.time())}"
-    admin = args.database_url
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = admin.rsplit("/", 1)[0] + f"/{name}"
-    try:
+    with scratch_database(args.database_url, "bench_webhook_cpu") as url:
         return run(url, args)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def database_cpu(url: str) -> float:
@@ -60,15 +53,7 @@ def database_cpu(url: str) -> float:
         pids = [row[0] for row in conn.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )]  # fmt: skip
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
+    return cpu_seconds([str(pid) for pid in pids])
 
 
 def run(url: str, args: argparse.Namespace) -> int:

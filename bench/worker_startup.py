@@ -15,13 +15,13 @@ import os
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-import psycopg
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.policy_drain import worker_environment  # noqa: E402
 
 ITEMIZE = """
 import importlib, json, time
@@ -50,47 +50,31 @@ def main() -> int:
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
 
-    name = f"bench_startup_{int(time.time())}"
-    with psycopg.connect(args.database_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = args.database_url.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        with tempfile.TemporaryDirectory() as pycache:
-            env = {
-                **{key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"},
-                "PYTHONPYCACHEPREFIX": pycache,
-                "SECRET_KEY": "bench-secret",
-                "DATABASE_URL": url,
-                "HTTPS_ONLY": "0",
-                "LOG_LEVEL": "WARNING",
-            }
-            worker = [sys.executable, "-m", "flask", "--app", "plugin", "worker", "--drain"]
-            subprocess.run([*worker[:-2], "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
-            subprocess.run(worker, env=env, cwd=ROOT, check=True, capture_output=True)  # bytecode written
-            walls, cpus = [], []
-            for _ in range(args.runs):
-                before = resource.getrusage(resource.RUSAGE_CHILDREN)
-                started = time.monotonic()
-                subprocess.run(worker, env=env, cwd=ROOT, check=True, capture_output=True)
-                walls.append(time.monotonic() - started)
-                after = resource.getrusage(resource.RUSAGE_CHILDREN)
-                cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
-            print(f"worker start-up, nothing due ({args.runs} runs, minimum): {min(walls):.2f} s wall, "
-                  f"{min(cpus):.2f} s CPU; load average {os.getloadavg()[0]:.1f}")  # fmt: skip
-            if args.itemize:
-                rows = [
-                    json.loads(
-                        subprocess.run(
-                            [sys.executable, "-c", ITEMIZE], env=env, cwd=ROOT, check=True, capture_output=True
-                        ).stdout
-                    )
-                    for _ in range(args.runs)
-                ]
-                for item in rows[0]:
-                    print(f"  {min(row[item] for row in rows):.3f} s CPU  {item}")
-    finally:
-        with psycopg.connect(args.database_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with worker_environment(args.database_url, "bench_startup") as (_url, env):
+        worker = [sys.executable, "-m", "flask", "--app", "plugin", "worker", "--drain"]
+        subprocess.run([*worker[:-2], "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
+        subprocess.run(worker, env=env, cwd=ROOT, check=True, capture_output=True)  # bytecode written
+        walls, cpus = [], []
+        for _ in range(args.runs):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            started = time.monotonic()
+            subprocess.run(worker, env=env, cwd=ROOT, check=True, capture_output=True)
+            walls.append(time.monotonic() - started)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+        print(f"worker start-up, nothing due ({args.runs} runs, minimum): {min(walls):.2f} s wall, "
+              f"{min(cpus):.2f} s CPU; load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+        if args.itemize:
+            rows = [
+                json.loads(
+                    subprocess.run(
+                        [sys.executable, "-c", ITEMIZE], env=env, cwd=ROOT, check=True, capture_output=True
+                    ).stdout
+                )
+                for _ in range(args.runs)
+            ]
+            for item in rows[0]:
+                print(f"  {min(row[item] for row in rows):.3f} s CPU  {item}")
     return 0
 
 
