@@ -29,7 +29,7 @@ from pathlib import Path
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.scratch import scratch_database
+from bench.reliability_support import scratch_database
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -119,7 +119,7 @@ def main() -> int:
 
     counts = [int(n) for n in args.workers.split(",")]
     seconds: dict[int, list[float]] = {n: [] for n in counts}
-    with worker_environment(args.database_url, "bench_drain") as (url, env):
+    with worker_environment(args.database_url, "drain") as (url, env):
         flask = [sys.executable, "-m", "flask", "--app", "plugin"]
         run([*flask, "db", "upgrade"], env)
         shop = json.loads(run([*flask, "shops", "create", "--name", "Bench", "--currency", "USD", "--json"], env))

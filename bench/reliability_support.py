@@ -162,7 +162,7 @@ def stop(process: subprocess.Popen, timeout: float = 20) -> None:
 @contextmanager
 def scratch_database(admin_url: str, label: str) -> Iterator[str]:
     """A new, empty database on the server of `admin_url`, dropped afterwards."""
-    name = f"reliability_{label}_{os.getpid()}_{int(time.time())}"
+    name = f"bench_{label}_{os.getpid()}_{int(time.time())}"
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:

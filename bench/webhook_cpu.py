@@ -28,7 +28,7 @@ from pathlib import Path
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.scratch import scratch_database
+from bench.reliability_support import scratch_database
 from bench.webhook_ingestion import SECRET, signed_deliveries
 from bench.webhook_server_cpu import cpu_seconds
 
@@ -43,7 +43,7 @@ def main() -> int:
     parser.add_argument("--pre-ping", action="store_true", help="SQLAlchemy's pool_pre_ping instead of pool_checks")
     args = parser.parse_args()
 
-    with scratch_database(args.database_url, "bench_webhook_cpu") as url:
+    with scratch_database(args.database_url, "webhook_cpu") as url:
         return run(url, args)
 
 

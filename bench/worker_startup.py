@@ -50,7 +50,7 @@ def main() -> int:
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
 
-    with worker_environment(args.database_url, "bench_startup") as (_url, env):
+    with worker_environment(args.database_url, "startup") as (_url, env):
         worker = [sys.executable, "-m", "flask", "--app", "plugin", "worker", "--drain"]
         subprocess.run([*worker[:-2], "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
         subprocess.run(worker, env=env, cwd=ROOT, check=True, capture_output=True)  # bytecode written
