@@ -28,6 +28,9 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -107,6 +110,51 @@ def run_wrk(url: str, script: Path, duration: float, connections: int) -> tuple[
     return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), int(re.search(r"non200 (\d+)", out).group(1))
 
 
+@dataclass(frozen=True)
+class Stage:
+    """Both receivers under gunicorn on one scratch database, with a shop whose quote the deliveries carry."""
+
+    url: str
+    bare_port: int
+    port: int
+    shop: dict
+    quote: dict
+
+
+@contextmanager
+def both_receivers(server_url: str, label: str, workers: int) -> Iterator[Stage]:
+    """The bare receiver and the plugin, each under gunicorn with `workers` workers, on a scratch database of
+    `server_url`'s server; the plugin's shop has the benchmark's webhook secret and a quote to pay."""
+    from bench.reliability_support import scratch_database  # here: reliability_support imports this module
+
+    with scratch_database(server_url, label) as url:
+        env = {**os.environ, "SECRET_KEY": "bench-secret", "DATABASE_URL": url, "HTTPS_ONLY": "0",
+               "LOG_LEVEL": "WARNING", "BARE_WEBHOOK_SECRET": SECRET}  # fmt: skip
+        flask = [sys.executable, "-m", "flask", "--app", "plugin"]
+        subprocess.run([*flask, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
+        created = subprocess.run([*flask, "shops", "create", "--name", "Bench", "--currency", "USD", "--json"],
+                                 env=env, cwd=ROOT, check=True, capture_output=True, text=True)  # fmt: skip
+        shop = json.loads(created.stdout)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(TABLE_SQL)
+        with (
+            gunicorn("bench.bare_webhook_app:app", env, workers) as bare_port,
+            gunicorn("plugin:create_app()", env, workers) as port,
+        ):
+            wait_answering(bare_port)
+            wait_answering(port)
+            base = f"http://127.0.0.1:{port}"
+            headers = {"Authorization": f"Bearer {shop['secret_key']}", "Content-Type": "application/json"}
+            settings = json.dumps({"stripe": {"webhook_secret": SECRET}}).encode()
+            patch = urllib.request.Request(f"{base}/api/v1/settings", data=settings, headers=headers, method="PATCH")
+            urllib.request.urlopen(patch, timeout=10).read()
+            cart = {"currency": "USD", "destination": {"country": "US"},
+                    "items": [{"sku": "JB-1", "unit_price": 50000, "quantity": 1}]}  # fmt: skip
+            asked = urllib.request.Request(f"{base}/api/v1/quotes", data=json.dumps(cart).encode(), headers=headers)
+            quote = json.loads(urllib.request.urlopen(asked, timeout=10).read())
+            yield Stage(url, bare_port, port, shop, quote)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=8)
@@ -119,76 +167,29 @@ def main() -> int:
         print("wrk is needed: apt-get install wrk", file=sys.stderr)
         return 2
 
-    name = f"bench_ingest_{int(time.time())}"
-    admin = args.database_url
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = admin.rsplit("/", 1)[0] + f"/{name}"
     rates: dict[str, list[float]] = {"bare": [], "plugin": []}
     failures = {"bare": 0, "plugin": 0}
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            env = {
-                **os.environ,
-                "SECRET_KEY": "bench-secret",
-                "DATABASE_URL": url,
-                "HTTPS_ONLY": "0",
-                "LOG_LEVEL": "WARNING",
-                "BARE_WEBHOOK_SECRET": SECRET,
-            }
-            flask = [sys.executable, "-m", "flask", "--app", "plugin"]
-            subprocess.run([*flask, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
-            shop = json.loads(
-                subprocess.run(
-                    [*flask, "shops", "create", "--name", "Bench", "--currency", "USD", "--json"],
-                    env=env, cwd=ROOT, check=True, capture_output=True, text=True,
-                ).stdout
-            )  # fmt: skip
-            with psycopg.connect(url, autocommit=True) as conn:
-                conn.execute(TABLE_SQL)
-            with (
-                gunicorn("bench.bare_webhook_app:app", env, args.workers) as bare_port,
-                gunicorn("plugin:create_app()", env, args.workers) as port,
-            ):
-                wait_answering(bare_port)
-                wait_answering(port)
-                base = f"http://127.0.0.1:{port}"
-                headers = {
-                    "Authorization": f"Bearer {shop['secret_key']}",
-                    "Content-Type": "application/json",
-                }
-                patch = urllib.request.Request(
-                    f"{base}/api/v1/settings", method="PATCH", headers=headers,
-                    data=json.dumps({"stripe": {"webhook_secret": SECRET}}).encode(),
-                )  # fmt: skip
-                urllib.request.urlopen(patch, timeout=10).read()
-                cart = {"currency": "USD", "destination": {"country": "US"},
-                        "items": [{"sku": "JB-1", "unit_price": 50000, "quantity": 1}]}  # fmt: skip
-                quote_request = urllib.request.Request(
-                    f"{base}/api/v1/quotes", data=json.dumps(cart).encode(), headers=headers, method="POST"
-                )
-                quote = json.loads(urllib.request.urlopen(quote_request, timeout=10).read())
-                targets = {
-                    "bare": f"http://127.0.0.1:{bare_port}/webhooks/stripe/{shop['id']}",
-                    "plugin": f"{base}/webhooks/stripe/{shop['id']}",
-                }
-                for round_number in range(args.rounds + 1):  # round 0 warms both up, uncounted
-                    duration = 2 if round_number == 0 else args.duration
-                    for server, target in targets.items():
-                        # Fresh ids and signatures each run: every delivery is new, signed within the tolerance.
-                        deliveries = signed_deliveries(int(duration * 2500), quote, f"{server}{round_number}")
-                        script = lua_script(Path(tmp), deliveries)
-                        rate, non200 = run_wrk(target, script, duration, args.connections)
-                        if round_number:
-                            rates[server].append(rate)
-                            failures[server] += non200
+    with both_receivers(args.database_url, "ingest", args.workers) as stage, tempfile.TemporaryDirectory() as tmp:
+        bare_port, port, shop, quote = stage.bare_port, stage.port, stage.shop, stage.quote
+        base = f"http://127.0.0.1:{port}"
+        targets = {
+            "bare": f"http://127.0.0.1:{bare_port}/webhooks/stripe/{shop['id']}",
+            "plugin": f"{base}/webhooks/stripe/{shop['id']}",
+        }
+        for round_number in range(args.rounds + 1):  # round 0 warms both up, uncounted
+            duration = 2 if round_number == 0 else args.duration
+            for server, target in targets.items():
+                # Fresh ids and signatures each run: every delivery is new, signed within the tolerance.
+                deliveries = signed_deliveries(int(duration * 2500), quote, f"{server}{round_number}")
+                script = lua_script(Path(tmp), deliveries)
+                rate, non200 = run_wrk(target, script, duration, args.connections)
+                if round_number:
+                    rates[server].append(rate)
+                    failures[server] += non200
 
-                half = statistics.median(rates["plugin"]) / 2
-                slow = signed_deliveries(int(half * args.duration) + 10, quote, "half")
-                latencies = open_loop(port, shop["id"], slow, half, args.duration)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        half = statistics.median(rates["plugin"]) / 2
+        slow = signed_deliveries(int(half * args.duration) + 10, quote, "half")
+        latencies = open_loop(port, shop["id"], slow, half, args.duration)
 
     bare, peak = statistics.median(rates["bare"]), statistics.median(rates["plugin"])
     p50 = statistics.median(latencies)

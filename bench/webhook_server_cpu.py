@@ -12,23 +12,18 @@ the totals is about the ratio of the rates a quiet machine would give.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import subprocess
 import sys
 import tempfile
 import threading
-import time
-import urllib.request
 from pathlib import Path
 
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.bare_webhook_app import TABLE_SQL
-from bench.quote_throughput import ROOT, gunicorn
-from bench.webhook_ingestion import SECRET, lua_script, run_wrk, signed_deliveries, wait_answering
+from bench.webhook_ingestion import both_receivers, lua_script, run_wrk, signed_deliveries
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -90,61 +85,30 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
-    admin = args.database_url
-    name = f"bench_server_cpu_{int(time.time())}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = admin.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        env = {**os.environ, "SECRET_KEY": "bench-secret", "DATABASE_URL": url, "HTTPS_ONLY": "0",
-               "LOG_LEVEL": "WARNING", "BARE_WEBHOOK_SECRET": SECRET}  # fmt: skip
-        flask = [sys.executable, "-m", "flask", "--app", "plugin"]
-        subprocess.run([*flask, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
-        created = subprocess.run([*flask, "shops", "create", "--name", "Bench", "--currency", "USD", "--json"],
-                                 env=env, cwd=ROOT, check=True, capture_output=True, text=True)  # fmt: skip
-        shop = json.loads(created.stdout)
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(TABLE_SQL)
-        with (
-            gunicorn("plugin:create_app()", env, args.workers) as port,
-            gunicorn("bench.bare_webhook_app:app", env, args.workers) as bare_port,
-        ):
-            wait_answering(bare_port)
-            wait_answering(port)
-            base = f"http://127.0.0.1:{port}"
-            headers = {"Authorization": f"Bearer {shop['secret_key']}", "Content-Type": "application/json"}
-            settings = json.dumps({"stripe": {"webhook_secret": SECRET}}).encode()
-            patch = urllib.request.Request(f"{base}/api/v1/settings", data=settings, headers=headers, method="PATCH")
-            urllib.request.urlopen(patch, timeout=10).read()
-            cart = {"currency": "USD", "destination": {"country": "US"},
-                    "items": [{"sku": "JB-1", "unit_price": 50000, "quantity": 1}]}  # fmt: skip
-            asked = urllib.request.Request(f"{base}/api/v1/quotes", data=json.dumps(cart).encode(), headers=headers)
-            quote = json.loads(urllib.request.urlopen(asked, timeout=10).read())
-            with tempfile.TemporaryDirectory() as tmp:
-                for round_number in range(args.rounds + 1):  # round 0 warms both up, uncounted
-                    for server, server_port in (("bare", bare_port), ("plugin", port)):
-                        target = f"http://127.0.0.1:{server_port}/webhooks/stripe/{shop['id']}"
-                        deliveries = signed_deliveries(int(args.duration * 2500), quote, f"{server}{round_number}")
-                        script = lua_script(Path(tmp), deliveries)
-                        workers = workers_of(server_port)
-                        began, database = cpu_seconds(workers), DatabaseCpu(url)
-                        client_began = resource.getrusage(resource.RUSAGE_CHILDREN)
-                        rate, non200 = run_wrk(target, script, 2 if round_number == 0 else args.duration, 16)
-                        client = resource.getrusage(resource.RUSAGE_CHILDREN)
-                        database_seconds = database.stop()
-                        if round_number == 0:
-                            continue
-                        answered = rate * args.duration / 1000  # per ms
-                        worker_ms = (cpu_seconds(workers) - began) / answered
-                        database_ms = database_seconds / answered
-                        wrk_ms = (client.ru_utime + client.ru_stime - client_began.ru_utime
-                                  - client_began.ru_stime) / answered  # fmt: skip
-                        print(f"{server:6s} round {round_number}: {rate:6.0f} req/s (non-200: {non200}); CPU per "
-                              f"request: workers {worker_ms:.2f} ms, PostgreSQL {database_ms:.2f} ms, wrk "
-                              f"{wrk_ms:.2f} ms, total {worker_ms + database_ms + wrk_ms:.2f} ms", flush=True)  # fmt: skip
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with both_receivers(args.database_url, "server_cpu", args.workers) as stage:
+        url, bare_port, port, shop, quote = stage.url, stage.bare_port, stage.port, stage.shop, stage.quote
+        with tempfile.TemporaryDirectory() as tmp:
+            for round_number in range(args.rounds + 1):  # round 0 warms both up, uncounted
+                for server, server_port in (("bare", bare_port), ("plugin", port)):
+                    target = f"http://127.0.0.1:{server_port}/webhooks/stripe/{shop['id']}"
+                    deliveries = signed_deliveries(int(args.duration * 2500), quote, f"{server}{round_number}")
+                    script = lua_script(Path(tmp), deliveries)
+                    workers = workers_of(server_port)
+                    began, database = cpu_seconds(workers), DatabaseCpu(url)
+                    client_began = resource.getrusage(resource.RUSAGE_CHILDREN)
+                    rate, non200 = run_wrk(target, script, 2 if round_number == 0 else args.duration, 16)
+                    client = resource.getrusage(resource.RUSAGE_CHILDREN)
+                    database_seconds = database.stop()
+                    if round_number == 0:
+                        continue
+                    answered = rate * args.duration / 1000  # per ms
+                    worker_ms = (cpu_seconds(workers) - began) / answered
+                    database_ms = database_seconds / answered
+                    wrk_ms = (client.ru_utime + client.ru_stime - client_began.ru_utime
+                              - client_began.ru_stime) / answered  # fmt: skip
+                    print(f"{server:6s} round {round_number}: {rate:6.0f} req/s (non-200: {non200}); CPU per "
+                          f"request: workers {worker_ms:.2f} ms, PostgreSQL {database_ms:.2f} ms, wrk "
+                          f"{wrk_ms:.2f} ms, total {worker_ms + database_ms + wrk_ms:.2f} ms", flush=True)  # fmt: skip
     return 0
 
 
