@@ -120,15 +120,19 @@ def _build(language: str, kind: OfferKind) -> OfferTexts:
 _BUILT = "offer_texts"  # the app's extensions key of the texts built so far
 
 
+def _texts_key(language: str, kind: OfferKind) -> tuple[str, OfferKind]:
+    """Which texts a language and a combination get: a language we speak, else English."""
+    return (language if language in LOCALES else DEFAULT_LOCALE, kind)
+
+
 def offer_texts(language: str, kind: OfferKind = OfferKind.SHIPPING) -> OfferTexts:
     """The built-in offer texts for a combination of coverages in a language we speak (else English), built once
     per language, combination and app."""
-    if language not in LOCALES:
-        language = DEFAULT_LOCALE
-    return built_once(_BUILT, (language, kind), lambda: _build(language, kind))
+    key = _texts_key(language, kind)
+    return built_once(_BUILT, key, lambda: _build(*key))
 
 
 def built_offer_texts(extensions: Mapping[str, Any], language: str, kind: OfferKind) -> OfferTexts | None:
     """offer_texts() as already built for the app with these `extensions`, else None: for a caller outside the app
     context, which cannot build them (the catalogues are the app's)."""
-    return extensions.get(_BUILT, {}).get((language if language in LOCALES else DEFAULT_LOCALE, kind))
+    return extensions.get(_BUILT, {}).get(_texts_key(language, kind))

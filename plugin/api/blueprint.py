@@ -43,7 +43,7 @@ def documentation_only(*decorators: Callable[[Any], Any]) -> Callable[[Any], Any
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 # Content-Type values that are JSON as sent, byte for byte: accepted without parsing (others are parsed and checked).
-_PLAIN_JSON = frozenset({"application/json", "application/json; charset=utf-8", "application/json;charset=utf-8"})
+PLAIN_JSON = frozenset({"application/json", "application/json; charset=utf-8", "application/json;charset=utf-8"})
 
 
 def is_json_media_type(mimetype: str) -> bool:
@@ -76,7 +76,7 @@ def require_json_body() -> None:
     current = request._get_current_object()  # type: ignore[attr-defined]  # one proxy hop: this runs on every call
     if current.method not in _BODY_METHODS:
         return
-    if current.environ.get("CONTENT_TYPE") in _PLAIN_JSON:
+    if current.environ.get("CONTENT_TYPE") in PLAIN_JSON:
         return  # what clients send: no need to parse the header's parameters or look for a body
     mimetype = current.mimetype
     if mimetype and _has_body() and not is_json_media_type(mimetype):
