@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from plugin.domain.pricing import PricingRules
 from plugin.domain.settings import coverage_plan, pricing_rules
 from plugin.extensions import db
 from plugin.models import ApiKey, Shop, ShopPerformance
+from plugin.services.kept_entries import KeptEntries
 from plugin.services.performance import stored_figures
 from plugin.services.settings import effective_settings
 
@@ -83,7 +83,7 @@ def load_grant(key_hash: str) -> KeyGrant | None:
     return KeyGrant(kind, expires_at, snapshot_of(shop, performance))
 
 
-class GrantCache:
+class GrantCache(KeptEntries[KeyGrant | None]):
     """Key grants kept for `ttl` seconds, so a checkout's quotes cost no database round trip.
 
     A changed setting or a rolled key reaches other processes within `ttl` seconds; this process
@@ -91,40 +91,26 @@ class GrantCache:
     """
 
     def __init__(self, ttl: float = 5.0, max_entries: int = 10_000, clock: Callable[[], float] = time.monotonic):
-        self._ttl = ttl
-        self._max_entries = max_entries
-        self._clock = clock
-        self._entries: dict[str, tuple[float, KeyGrant | None]] = {}
-        self._lock = threading.Lock()
+        super().__init__(ttl, max_entries, clock)
 
     def get(self, key_hash: str, load: Callable[[str], KeyGrant | None]) -> KeyGrant | None:
         """The cached grant, else `load(key_hash)` (unknown keys are cached too, against floods)."""
         now = self._clock()
-        entry = self._entries.get(key_hash)
-        if entry is not None and entry[0] > now:
+        entry = self._fresh(key_hash, now)
+        if entry is not None:
             return entry[1]
         grant = load(key_hash)
-        with self._lock:
-            if len(self._entries) >= self._max_entries:
-                self._entries.clear()  # crude but bounded: a flood of random keys cannot grow memory
-            self._entries[key_hash] = (now + self._ttl, grant)
+        self._put(key_hash, grant, since=now)
         return grant
 
     def peek(self, key_hash: str) -> KeyGrant | None:
         """The grant kept for a known key, without loading anything: None when not kept (or expired) or unknown."""
-        entry = self._entries.get(key_hash)
-        return entry[1] if entry is not None and entry[0] > self._clock() else None
+        entry = self._fresh(key_hash)
+        return entry[1] if entry is not None else None
 
     def forget_shop(self, shop_id: str) -> None:
         """Drop every cached grant of a shop (its settings or keys changed)."""
-        with self._lock:
-            for key_hash in [h for h, (_, grant) in self._entries.items() if grant and grant.shop.id == shop_id]:
-                del self._entries[key_hash]
-
-    def clear(self) -> None:
-        """Forget everything."""
-        with self._lock:
-            self._entries.clear()
+        self._forget_where(lambda grant: grant is not None and grant.shop.id == shop_id)
 
 
 def forget_shop_caches(extensions: Mapping[str, Any], shop_id: str) -> None:

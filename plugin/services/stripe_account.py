@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import and_, select
@@ -13,6 +10,7 @@ from plugin.crypto import SecretBox
 from plugin.extensions import db
 from plugin.models import Shop, ShopSecret
 from plugin.payments.stripe_api import StripeApi
+from plugin.services.kept_entries import KeptEntries
 from plugin.services.settings import read_secrets
 
 _SECRET_NAMES = ("stripe.webhook_secret", "stripe.previous_webhook_secret", "stripe.api_key")
@@ -61,7 +59,7 @@ def load_receiver(shop_id: str, box: SecretBox) -> WebhookReceiver | None:
     return WebhookReceiver(rows[0][0], secrets, _SECRET_NAMES[2] in stored)
 
 
-class ReceiverCache:
+class ReceiverCache(KeptEntries[WebhookReceiver]):
     """Shops' webhook secrets kept `ttl` seconds (KEY_CACHE_SECONDS), so a delivery costs no look-up of them.
 
     Only a shop with secrets is kept, and the caller reads afresh whenever a kept entry refuses a delivery: a
@@ -69,28 +67,16 @@ class ReceiverCache:
     seconds elsewhere, as a rolled API key does for quotes.
     """
 
-    def __init__(self, ttl: float, max_entries: int = 10_000, clock: Callable[[], float] = time.monotonic):
-        self._ttl = ttl
-        self._max_entries = max_entries
-        self._clock = clock
-        self._entries: dict[str, tuple[float, WebhookReceiver]] = {}
-        self._lock = threading.Lock()
-
     def get(self, shop_id: str) -> WebhookReceiver | None:
         """The kept receiver, if still fresh."""
-        entry = self._entries.get(shop_id)
-        return entry[1] if entry is not None and entry[0] > self._clock() else None
+        entry = self._fresh(shop_id)
+        return entry[1] if entry is not None else None
 
     def keep(self, receiver: WebhookReceiver) -> None:
         """Keep a receiver that has secrets for `ttl` seconds."""
-        if self._ttl <= 0 or not receiver.webhook_secrets:
-            return
-        with self._lock:
-            if len(self._entries) >= self._max_entries:
-                self._entries.clear()  # crude but bounded
-            self._entries[receiver.id] = (self._clock() + self._ttl, receiver)
+        if self._ttl > 0 and receiver.webhook_secrets:
+            self._put(receiver.id, receiver)
 
     def forget(self, shop_id: str) -> None:
         """Drop a shop's kept secrets."""
-        with self._lock:
-            self._entries.pop(shop_id, None)
+        self._forget(shop_id)
