@@ -12,6 +12,8 @@ from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import DeclarativeBase
 
 from plugin.schemas import ErrorSchema
@@ -136,6 +138,11 @@ class _GroupLoadedOnUse(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         loaded = self._load()
         return loaded.get_command(ctx, cmd_name) if isinstance(loaded, click.Group) else None
+
+
+def insert_with_conflicts(dialect_name: str) -> Callable[..., Any]:
+    """The `insert()` of a dialect we run on, with its ON CONFLICT clauses (PostgreSQL's, else SQLite's)."""
+    return postgresql_insert if dialect_name == "postgresql" else sqlite_insert
 
 
 db = SQLAlchemy(model_class=Base)

@@ -14,10 +14,9 @@ from decimal import Decimal
 from typing import Any, cast
 
 from sqlalchemy import Table, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
+from plugin.extensions import insert_with_conflicts
 from plugin.insurers.base import (
     Binding,
     Cancellation,
@@ -84,7 +83,7 @@ class SandboxInsurer(Insurer):
             "status": "active",
         }
         table = cast(Table, SandboxBooking.__table__)
-        insert = pg_insert if self._engine.dialect.name == "postgresql" else sqlite_insert
+        insert = insert_with_conflicts(self._engine.dialect.name)
         # The insurer's books are not ours: on PostgreSQL their commit does not wait for our WAL flush (4 ms of
         # fsync a booking on the development disk, shared by every worker). Nothing we record can outlive it: our
         # own commit of the outcome comes later and flushes the WAL up to it. One statement for a new booking;

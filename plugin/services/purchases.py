@@ -9,8 +9,6 @@ from datetime import datetime
 from typing import Any, Protocol, cast
 
 from sqlalchemy import Table, or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DataError, IntegrityError
 
 from plugin import metrics
@@ -34,7 +32,7 @@ from plugin.domain.purchases import (
     parse_minor_units,
 )
 from plugin.domain.untrusted_text import digest_id, fit_id, fit_text
-from plugin.extensions import db
+from plugin.extensions import db, insert_with_conflicts
 from plugin.logs import current_request_id
 from plugin.models import Payment, Protection, StripeRefund, WebhookDelivery
 from plugin.services import claim_payouts, jobs
@@ -335,7 +333,7 @@ def _store_delivery(shop_id: str, source: str, delivery_id: str, topic: str, out
     """Insert the delivery unless it is stored already (one statement, the effect not yet flushed); whether it
     was new. A concurrent repeat waits here on the unique key until the first one's transaction ends."""
     table = cast(Table, WebhookDelivery.__table__)
-    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    insert = insert_with_conflicts(db.engine.dialect.name)
     statement = (
         insert(table)
         .values(
