@@ -145,11 +145,6 @@ def lease_due(now: datetime, *, limit: int, lease: timedelta, token: str) -> lis
     return list(leased)
 
 
-def claim_due(now: datetime, *, limit: int, lease: timedelta, token: str) -> list[str]:
-    """Lease up to `limit` due jobs to this worker (see `lease_due`); their ids."""
-    return [job.id for job in lease_due(now, limit=limit, lease=lease, token=token)]
-
-
 def held(job_id: str, token: str) -> Job | None:
     """The job, locked for writing, if this worker still holds its lease."""
     statement = select(Job).where(Job.id == job_id, Job.lease_token == token)

@@ -30,7 +30,8 @@ def test_retry_failed_queues_a_failed_job_again_now(app, shop):
             "queued", 0, None, None, None,
         )  # fmt: skip
         assert job.next_attempt_at == now and job.last_error == "550 no such mailbox"
-        assert jobs.claim_due(now + timedelta(seconds=1), limit=5, lease=timedelta(minutes=5), token="w") == [job_id]
+        leased = jobs.lease_due(now + timedelta(seconds=1), limit=5, lease=timedelta(minutes=5), token="w")
+        assert [job.id for job in leased] == [job_id]
 
 
 @pytest.mark.parametrize("status", ["queued", "retrying", "succeeded", "cancelled"])

@@ -131,10 +131,9 @@ def test_worker_lease_seconds_configures_the_lease(app, client, shop, database_u
     clock = Clock()
     leasing = Worker(configured, clock=clock)
     with configured.app_context():
-        from plugin.services.jobs import claim_due
+        from plugin.services.jobs import lease_due
 
-        [job_id] = claim_due(clock(), limit=5, lease=leasing.lease, token=leasing.token)
-        job = db.session.get(Job, job_id)
+        [job] = lease_due(clock(), limit=5, lease=leasing.lease, token=leasing.token)
         assert job.leased_until - clock() == leasing.lease
         assert leasing.lease.total_seconds() == 42
         db.session.commit()
