@@ -126,6 +126,11 @@ def require_key(*kinds: KeyKind, cached: bool = False) -> Callable[[F], F]:
             if caller.kind not in kinds:
                 raise PermissionDeniedError()
             g.caller = caller
+            if caller.kind == KeyKind.SECRET:
+                # The shop's answers must hold every Stripe delivery already acknowledged (STRIPE_RECORDING=queued).
+                from plugin.services.stripe_inbox import catch_up_if_queued
+
+                catch_up_if_queued(caller.shop.id)
             return view(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]

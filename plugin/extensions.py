@@ -14,6 +14,7 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase
 
 from plugin.schemas import ErrorSchema
@@ -143,6 +144,44 @@ class _GroupLoadedOnUse(click.Group):
 def insert_with_conflicts(dialect_name: str) -> Callable[..., Any]:
     """The `insert()` of a dialect we run on, with its ON CONFLICT clauses (PostgreSQL's, else SQLite's)."""
     return postgresql_insert if dialect_name == "postgresql" else sqlite_insert
+
+
+def run_autocommitted(statement: str, params: dict[str, Any]) -> int:
+    """The statement's one number, run on its own (autocommitted) on a pooled psycopg connection.
+
+    Straight through the driver: SQLAlchemy's Connection (events, execution options, its result) costs more CPU
+    than the statement's round trip. An error is raised as SQLAlchemy raises it for any other statement (a
+    dropped connection invalidated in the pool, then a 503), without the parameters (they hold a shopper's data).
+    """
+    engine = db.engine
+    dialect = engine.dialect
+    pooled = engine.raw_connection()
+    try:
+        connection: Any = pooled.driver_connection
+        try:
+            connection.autocommit = True
+            with connection.cursor() as cursor:
+                cursor.execute(statement, params)
+                row = cursor.fetchone()
+        except dialect.loaded_dbapi.Error as exc:
+            invalidated = dialect.is_disconnect(exc, connection, None)
+            if invalidated:
+                pooled.invalidate(exc)
+            raise DBAPIError.instance(
+                statement,
+                None,
+                exc,
+                dialect.loaded_dbapi.Error,
+                hide_parameters=True,
+                connection_invalidated=invalidated,
+                dialect=dialect,
+            ) from exc
+        finally:
+            if not connection.closed:
+                connection.autocommit = False
+    finally:
+        pooled.close()
+    return int(row[0]) if row else 0
 
 
 db = SQLAlchemy(model_class=Base)

@@ -30,8 +30,9 @@ def healthz() -> ResponseReturnValue:
 
 @bp.get("/readyz")
 def readyz() -> ResponseReturnValue:
-    """200 when the database answers and no due job has waited READY_MAX_JOB_AGE_SECONDS; else 503 naming why."""
-    from plugin.metrics import oldest_due_age_seconds
+    """200 when the database answers and no due job, nor queued Stripe delivery, has waited
+    READY_MAX_JOB_AGE_SECONDS; else 503 naming why."""
+    from plugin.metrics import oldest_due_age_seconds, oldest_queued_delivery_age_seconds
     from plugin.models import utcnow
 
     limit = current_app.config.get("READY_MAX_JOB_AGE_SECONDS", 900)
@@ -39,7 +40,9 @@ def readyz() -> ResponseReturnValue:
     failed: list[str] = []
     try:
         db.session.execute(text("SELECT 1"))
-        age = oldest_due_age_seconds(utcnow())
+        now = utcnow()
+        age = oldest_due_age_seconds(now)
+        waiting = oldest_queued_delivery_age_seconds(now)
     except SQLAlchemyError as exc:
         db.session.rollback()
         log.warning("readiness check failed", extra={"error": type(exc).__name__})
@@ -55,6 +58,15 @@ def readyz() -> ResponseReturnValue:
         }
         if stale:
             failed.append("job_queue")
+        # Queued Stripe deliveries (STRIPE_RECORDING=queued) are the same promise: Stripe was told we have them.
+        late = waiting >= limit
+        checks["stripe_deliveries"] = {
+            "status": "stale" if late else "ok",
+            "oldest_waiting_seconds": round(waiting, 3),
+            "max_age_seconds": limit,
+        }
+        if late:
+            failed.append("stripe_deliveries")
     if failed:
         return jsonify(status="unavailable", failed=failed, checks=checks), 503
     return jsonify(status="ok", checks=checks)

@@ -92,6 +92,16 @@ def current_request_id() -> str | None:
 
 
 @contextmanager
+def request_context(request_id: str | None) -> Iterator[None]:
+    """Log lines written meanwhile, and jobs queued meanwhile, carry this request id (a queued delivery's)."""
+    token = _request_id.set(request_id)
+    try:
+        yield
+    finally:
+        _request_id.reset(token)
+
+
+@contextmanager
 def job_context(job_id: str, kind: str, request_id: str | None) -> Iterator[None]:
     """Log lines written meanwhile name the job and the request that queued it; jobs queued meanwhile keep it."""
     job_token = _job.set((job_id, kind))

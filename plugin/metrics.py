@@ -174,6 +174,14 @@ def oldest_due_age_seconds(now: datetime) -> float:
     return max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
 
 
+def oldest_queued_delivery_age_seconds(now: datetime) -> float:
+    """How long the longest-waiting queued Stripe delivery has waited to be recorded (0 when none is)."""
+    from plugin.services import stripe_inbox
+
+    oldest = stripe_inbox.oldest_waiting()
+    return max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
+
+
 class DatabaseCollector:
     """Gauges read from the database when scraped; a database that does not answer leaves them out."""
 
@@ -182,7 +190,9 @@ class DatabaseCollector:
 
         up = GaugeMetricFamily("plugin_metrics_database_up", "1 when the scrape could read the database, else 0.")
         try:
-            age = oldest_due_age_seconds(utcnow())
+            now = utcnow()
+            age = oldest_due_age_seconds(now)
+            waiting = oldest_queued_delivery_age_seconds(now)
             counts = db.session.execute(select(Claim.status, func.count()).group_by(Claim.status)).all()
         except SQLAlchemyError as exc:
             db.session.rollback()
@@ -197,6 +207,12 @@ class DatabaseCollector:
         )
         oldest.add_metric([], age)
         yield oldest
+        inbox = GaugeMetricFamily(
+            "plugin_stripe_queued_oldest_age_seconds",
+            "Seconds the longest-waiting queued Stripe delivery has waited to be recorded (0: none waiting).",
+        )
+        inbox.add_metric([], waiting)
+        yield inbox
         claims = GaugeMetricFamily("plugin_claims", "Claims by status, all shops.", labels=["status"])
         for status, count in counts:
             claims.add_metric([str(status)], count)

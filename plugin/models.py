@@ -139,6 +139,27 @@ class WebhookDelivery(Model):
     request_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
 
 
+class QueuedStripeDelivery(Model):
+    """A verified Stripe delivery acknowledged but not yet recorded (STRIPE_RECORDING=queued): the worker, or the
+    next request that reads the shop's payments, records it and deletes this row in the recording's wake."""
+
+    __tablename__ = "stripe_inbox"
+    # Only the two keys: acknowledging a delivery is one row and two index entries (the admin's lists and the
+    # reports read webhook_deliveries, written when it is recorded).
+    __table_args__ = (UniqueConstraint("shop_id", "event_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(db.Integer, "sqlite"), primary_key=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
+    event_id: Mapped[str] = mapped_column(String(255))  # fit as webhook_deliveries.delivery_id is
+    body: Mapped[bytes] = mapped_column(LargeBinary)  # the signed bytes, exactly as received
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)  # a quote's expiry is judged at this time
+    request_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # Not before this: a worker's lease, or the backoff after a failed recording.
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(300), nullable=True)
+
+
 class Payment(Model):
     """A succeeded payment of the shop (protected or not): every one counts as an order."""
 

@@ -869,7 +869,13 @@ class WebhookReceiptSchema(Schema):
 
     received = fields.Boolean(required=True)
     duplicate = fields.Boolean(required=True, metadata={"description": "This delivery id was seen before."})
-    outcome = fields.String(required=True, metadata={"description": "What the delivery did, e.g. `unreadable`."})
+    outcome = fields.String(
+        required=True,
+        metadata={
+            "description": "What the delivery did, e.g. `protection_created` or `unreadable`; with "
+            "STRIPE_RECORDING=queued, `queued` (stored, recorded moments later) or `duplicate`."
+        },
+    )
 
 
 class OrderQuerySchema(Schema):

@@ -62,6 +62,7 @@ class Worker:
 
     app: Flask
     batch_size: int = 10
+    delivery_batch_size: int = 50  # queued Stripe deliveries per turn: each is a short local transaction
     lease: timedelta | None = None  # default: WORKER_LEASE_SECONDS
     retry_base: timedelta | None = None  # default: JOB_RETRY_BASE_SECONDS
     clock: Callable[[], datetime] = utcnow
@@ -108,9 +109,11 @@ class Worker:
     # ---- the loop --------------------------------------------------------------------------------------------
 
     def run_once(self) -> int:
-        """Lease one batch and work through it; how many jobs it leased."""
+        """Record a batch of queued Stripe deliveries, lease one batch of jobs and work through it; how many of
+        both it took."""
         assert self.lease is not None
         with self.app.app_context():
+            recorded = self._record_deliveries()
             leased = [
                 (JobView.of(row), row.leased_until)
                 for row in jobs.lease_due(self.clock(), limit=self.batch_size, lease=self.lease, token=self.token)
@@ -119,7 +122,19 @@ class Worker:
             for job, leased_until in leased:
                 self._run(job, leased_until)
                 db.session.remove()
-            return len(leased)
+            return recorded + len(leased)
+
+    def _record_deliveries(self) -> int:
+        """Record a batch of queued Stripe deliveries (first: a payment's jobs are queued as it is recorded)."""
+        from plugin.services import stripe_inbox
+
+        assert self.lease is not None and self.retry_base is not None
+        try:
+            return stripe_inbox.record_due(
+                self.clock(), limit=self.delivery_batch_size, lease=self.lease, retry_base=self.retry_base
+            )
+        finally:
+            db.session.remove()
 
     def run_periodic(self) -> bool:
         """Run the tracking scan if its interval has passed and no other worker took this turn; whether it ran.

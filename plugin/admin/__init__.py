@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Flask, render_template, url_for
 from flask_babel import gettext, lazy_gettext
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from plugin import i18n
@@ -58,7 +59,13 @@ def _views() -> None:
 
 @bp.before_request
 def _signed_in_only() -> Response | None:
-    return access.require_sign_in()
+    refused = access.require_sign_in()
+    if refused is None and current_user.is_authenticated:
+        # The pages must show every Stripe delivery already acknowledged (STRIPE_RECORDING=queued).
+        from plugin.services.stripe_inbox import catch_up_if_queued
+
+        catch_up_if_queued(access.current().shop_id)
+    return refused
 
 
 @bp.errorhandler(BadFilter)

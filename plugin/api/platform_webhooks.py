@@ -17,6 +17,7 @@ from plugin.services.platform_events import apply_platform_fact
 from plugin.services.purchases import record_delivery, record_unreadable
 from plugin.services.settings import read_secrets
 from plugin.services.shops import PLATFORM_WEBHOOK_SECRET, get_shop
+from plugin.services.stripe_inbox import catch_up_if_queued
 from plugin.validation import loads_signed, read_body
 
 bp = Blueprint(
@@ -49,6 +50,8 @@ def receive(shop_id: str) -> dict[str, Any]:
         verify_hmac(raw, request.headers.get("X-Shopify-Hmac-Sha256"), secret or "")
     except InvalidHmacError as exc:
         raise InvalidHmacSignatureError() from exc
+    # A shipment needs the payment Stripe was told we have (STRIPE_RECORDING=queued: recorded first, here).
+    catch_up_if_queued(shop_id)
     # Signed: stored and answered 200 whatever it holds (a repeat without a webhook id is known by its bytes).
     webhook_id = (request.headers.get("X-Shopify-Webhook-Id") or "").strip() or None
     topic = (request.headers.get("X-Shopify-Topic") or "").strip()

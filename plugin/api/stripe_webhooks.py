@@ -10,9 +10,11 @@ from flask import Response, current_app, request
 from plugin.api.blueprint import Blueprint
 from plugin.config import quote_signing_keys
 from plugin.errors import ApiError, NotFoundError
+from plugin.logs import current_request_id
 from plugin.models import utcnow
 from plugin.payments.stripe import InvalidSignatureError, verify_signature
 from plugin.schemas import WebhookReceiptSchema
+from plugin.services import stripe_inbox
 from plugin.services.purchases import PurchaseContext, record_unreadable
 from plugin.services.stripe_account import WebhookReceiver, load_receiver
 from plugin.services.stripe_events import record_stripe_event
@@ -85,6 +87,10 @@ def receive(shop_id: str) -> Response:
     event = loads_signed(raw)
     if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not event["id"]:
         recorded = record_unreadable(receiver, "stripe", raw, None, "")
+    elif stripe_inbox.queued():
+        # Stored as signed, answered now; the worker (or the shop's next read) records it moments later.
+        new = stripe_inbox.accept(receiver.id, event["id"], raw, utcnow(), current_request_id())
+        return _receipt(not new, stripe_inbox.QUEUED_OUTCOME if new else "duplicate")
     else:
         # Stripe's API is never called from here: a Checkout line check is a job, queued with the protection.
         recorded = record_stripe_event(receiver, event, purchase_context(receiver.has_api_key))

@@ -76,6 +76,16 @@ def raise_upload_limits(endpoint: str | None, _values: dict[str, Any] | None) ->
         request.max_form_parts = MAX_PORTAL_FORM_PARTS
 
 
+@bp.before_request
+def _record_queued_payments() -> None:
+    """A shopper who just paid finds the order (STRIPE_RECORDING=queued: the shop's waiting deliveries first)."""
+    shop_id = (request.view_args or {}).get("shop_id")
+    if isinstance(shop_id, str):
+        from plugin.services.stripe_inbox import catch_up_if_queued
+
+        catch_up_if_queued(shop_id)
+
+
 @bp.after_request
 def page_headers(response: Response) -> Response:
     """Pages name an order or a claim: never cached; a shop's logo origin joins img-src on its pages only."""

@@ -108,6 +108,9 @@ def _scrub(value: Any, email: str) -> tuple[Any, bool]:
 def erase_shopper(shop_id: str, email: str, now: datetime, actor: str = "cli") -> ErasureSummary:
     """Erase one shopper's personal data in one shop (the caller commits; S3 objects go at once, as they
     are deleted: a run that fails afterwards is simply run again)."""
+    from plugin.services.stripe_inbox import catch_up_if_queued
+
+    catch_up_if_queued(shop_id)  # a payment acknowledged but not yet recorded would bring the address back
     email = email.strip().lower()
     summary = ErasureSummary(shop_id, email_digest(email))
     counts = summary.counts

@@ -27,7 +27,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from plugin import metrics
 from plugin.domain.purchases import QUOTE_KEY, PaymentSucceeded
 from plugin.domain.untrusted_text import fit_id, fit_text
-from plugin.extensions import db
+from plugin.extensions import db, run_autocommitted
 from plugin.logs import current_request_id
 from plugin.models import Payment, Protection, WebhookDelivery
 from plugin.services.purchases import (
@@ -148,44 +148,6 @@ def _statement(protected: bool) -> str:
     )
 
 
-def _run_autocommitted(statement: str, params: dict[str, Any]) -> int:
-    """The statement's one number, run on its own (autocommitted) on a pooled psycopg connection.
-
-    Straight through the driver: SQLAlchemy's Connection (events, execution options, its result) costs more CPU
-    than the statement's round trip. An error is raised as SQLAlchemy raises it for any other statement (a
-    dropped connection invalidated in the pool, then a 503), without the parameters (they hold a shopper's data).
-    """
-    engine = db.engine
-    dialect = engine.dialect
-    pooled = engine.raw_connection()
-    try:
-        connection: Any = pooled.driver_connection
-        try:
-            connection.autocommit = True
-            with connection.cursor() as cursor:
-                cursor.execute(statement, params)
-                row = cursor.fetchone()
-        except dialect.loaded_dbapi.Error as exc:
-            invalidated = dialect.is_disconnect(exc, connection, None)
-            if invalidated:
-                pooled.invalidate(exc)
-            raise DBAPIError.instance(
-                statement,
-                None,
-                exc,
-                dialect.loaded_dbapi.Error,
-                hide_parameters=True,
-                connection_invalidated=invalidated,
-                dialect=dialect,
-            ) from exc
-        finally:
-            if not connection.closed:
-                connection.autocommit = False
-    finally:
-        pooled.close()
-    return int(row[0]) if row else 0
-
-
 def applies(fact: object, ctx: PurchaseContext) -> bool:
     """Whether a delivery may try the one-statement way: a succeeded payment that queues no job, on PostgreSQL."""
     return (
@@ -230,14 +192,14 @@ def record_new_payment(
         db.session.rollback()  # the shop was read through the session: its connection goes back to the pool
     try:
         try:
-            inserted = _run_autocommitted(_statement(protected), params)
+            inserted = run_autocommitted(_statement(protected), params)
         except DBAPIError as exc:
             if not exc.connection_invalidated:
                 raise
             # The pooled connection was dropped (a restart the pool's check could not see yet): once more on a
             # new one. Had the first run committed before its answer was lost, this one finds its payment and
             # the usual way answers it as a repeat.
-            inserted = _run_autocommitted(_statement(protected), params)
+            inserted = run_autocommitted(_statement(protected), params)
     except (IntegrityError, DataError):
         # A concurrent delivery created the payment first, or the database refuses a value: the statement wrote
         # nothing; the usual way decides (retrying against the committed payment, or storing `unstorable`).
