@@ -1,12 +1,16 @@
 """Stripe webhook ingestion on PostgreSQL against a minimal correct receiver under the same gunicorn, same run.
 
-    python bench/webhook_ingestion.py [--duration 8] [--rounds 3] [--workers 4] [--database-url postgresql://postgres@127.0.0.1:5432/postgres]
+    python bench/webhook_ingestion.py [--duration 8] [--rounds 3] [--workers 4] [--recording queued|inline] [--database-url postgresql://postgres@127.0.0.1:5432/postgres]
 
 Both servers run from gunicorn.conf.py (gevent workers) with the same worker count: the plugin, and
 bench/bare_webhook_app.py (one Flask view: verify the signature, insert the raw event in one statement).
 wrk (closed loop, 1 thread) sends each distinct, freshly signed payment_intent.succeeded deliveries (for the
 plugin each a new protected payment), in alternating rounds; medians are reported. Then an open-loop run at
 half the plugin's peak rate measures its p99 latency.
+The plugin runs with STRIPE_RECORDING=queued, as docs/operations.md advises for several web processes: a delivery
+is verified, stored and answered, and recorded by the worker. So that the figure hides nothing, one worker
+(`flask worker --drain`) then records every acknowledged delivery, timed, and the run checks that each one became
+exactly one payment. `--recording inline` measures the plugin recording before it answers.
 Goals (issue 12): ingestion >= 0.5 x the bare receiver; p99 < 50 ms at half the peak rate.
 Needs `wrk` (apt-get install wrk) and a PostgreSQL server.
 """
@@ -122,14 +126,15 @@ class Stage:
 
 
 @contextmanager
-def both_receivers(server_url: str, label: str, workers: int) -> Iterator[Stage]:
-    """The bare receiver and the plugin, each under gunicorn with `workers` workers, on a scratch database of
-    `server_url`'s server; the plugin's shop has the benchmark's webhook secret and a quote to pay."""
+def both_receivers(server_url: str, label: str, workers: int, recording: str = "inline") -> Iterator[Stage]:
+    """The bare receiver and the plugin (STRIPE_RECORDING=`recording`), each under gunicorn with `workers` workers,
+    on a scratch database of `server_url`'s server; the plugin's shop has the benchmark's webhook secret and a quote
+    to pay."""
     from bench.reliability_support import scratch_database  # here: reliability_support imports this module
 
     with scratch_database(server_url, label) as url:
         env = {**os.environ, "SECRET_KEY": "bench-secret", "DATABASE_URL": url, "HTTPS_ONLY": "0",
-               "LOG_LEVEL": "WARNING", "BARE_WEBHOOK_SECRET": SECRET}  # fmt: skip
+               "LOG_LEVEL": "WARNING", "BARE_WEBHOOK_SECRET": SECRET, "STRIPE_RECORDING": recording}  # fmt: skip
         flask = [sys.executable, "-m", "flask", "--app", "plugin"]
         subprocess.run([*flask, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
         created = subprocess.run([*flask, "shops", "create", "--name", "Bench", "--currency", "USD", "--json"],
@@ -161,6 +166,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="alternating bare/plugin rounds; medians reported")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers for both")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")
+    parser.add_argument("--recording", choices=("queued", "inline"), default="queued", help="STRIPE_RECORDING")
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -169,7 +175,10 @@ def main() -> int:
 
     rates: dict[str, list[float]] = {"bare": [], "plugin": []}
     failures = {"bare": 0, "plugin": 0}
-    with both_receivers(args.database_url, "ingest", args.workers) as stage, tempfile.TemporaryDirectory() as tmp:
+    with (
+        both_receivers(args.database_url, "ingest", args.workers, args.recording) as stage,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         bare_port, port, shop, quote = stage.bare_port, stage.port, stage.shop, stage.quote
         base = f"http://127.0.0.1:{port}"
         targets = {
@@ -190,6 +199,7 @@ def main() -> int:
         half = statistics.median(rates["plugin"]) / 2
         slow = signed_deliveries(int(half * args.duration) + 10, quote, "half")
         latencies = open_loop(port, shop["id"], slow, half, args.duration)
+        recorded = record_and_check(stage.url) if args.recording == "queued" else None
 
     bare, peak = statistics.median(rates["bare"]), statistics.median(rates["plugin"])
     p50 = statistics.median(latencies)
@@ -203,7 +213,52 @@ def main() -> int:
     print(f"ratio plugin/bare: {peak / bare:.2f} (goal >= 0.50)")
     print(f"open loop at half the peak ({half:.0f} req/s, {len(latencies)} requests): "
           f"p50 {p50:.1f} ms, p99 {p99:.1f} ms (goal p99 < 50 ms)")  # fmt: skip
+    if recorded is not None:
+        print(recorded.line())
+        if not recorded.exact:
+            return 1
     return 0
+
+
+@dataclass(frozen=True)
+class Recording:
+    """What one worker made of the acknowledged deliveries afterwards."""
+
+    acknowledged: int
+    seconds: float
+    payments: int
+    deliveries: int
+    waiting: int
+
+    @property
+    def exact(self) -> bool:
+        """Every acknowledged delivery recorded, each once, nothing left waiting."""
+        return self.waiting == 0 and self.payments == self.deliveries == self.acknowledged
+
+    def line(self) -> str:
+        rate = self.acknowledged / self.seconds if self.seconds else 0.0
+        verdict = "each once" if self.exact else "MISMATCH"
+        return (
+            f"then one worker recorded the {self.acknowledged} acknowledged deliveries in {self.seconds:.1f} s "
+            f"({rate:.0f}/s): {self.payments} payments, {self.deliveries} deliveries, {self.waiting} waiting ({verdict})"
+        )
+
+
+def record_and_check(url: str) -> Recording:
+    """Run `flask worker --drain` on the queued deliveries, timed; then count what they became."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        acknowledged = conn.execute("SELECT count(*) FROM stripe_inbox").fetchone()[0]
+    env = {**os.environ, "SECRET_KEY": "bench-secret", "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
+    began = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "flask", "--app", "plugin", "worker", "--drain"],
+                   env=env, cwd=ROOT, check=True, capture_output=True, timeout=1800)  # fmt: skip
+    seconds = time.perf_counter() - began
+    with psycopg.connect(url, autocommit=True) as conn:
+        payments, deliveries, waiting = conn.execute(
+            "SELECT (SELECT count(*) FROM payments), (SELECT count(*) FROM webhook_deliveries WHERE source = 'stripe'),"
+            " (SELECT count(*) FROM stripe_inbox)"
+        ).fetchone()
+    return Recording(acknowledged, seconds, payments, deliveries, waiting)
 
 
 def open_loop(

@@ -37,6 +37,8 @@ def make_environ(database_url: str, **extra: str) -> dict[str, str]:
         "DATABASE_URL": database_url,
         "RATE_LIMIT_QUOTES": "100000/minute",
         "RATE_LIMIT_ADMIN_LOGINS": "100000/minute",
+        # CI runs the suite once more with queued Stripe deliveries (.ci/run): every read must still see them.
+        "STRIPE_RECORDING": os.environ.get("TEST_STRIPE_RECORDING", "inline"),
         **extra,
     }
 
@@ -69,6 +71,14 @@ def app(database_url: str) -> Iterator[Flask]:
     yield application
     with application.app_context():
         db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _inline_recording(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests marked inline_recording check the answer of a delivery recorded before it is answered."""
+    if request.node.get_closest_marker("inline_recording") and "app" in request.fixturenames:
+        application: Flask = request.getfixturevalue("app")
+        monkeypatch.setitem(application.config, "STRIPE_RECORDING", "inline")
 
 
 @pytest.fixture(autouse=True)

@@ -24,6 +24,7 @@ from sqlalchemy import delete, or_, select, text, update
 from plugin import logs, metrics
 from plugin.config import quote_signing_keys
 from plugin.domain.untrusted_text import fit_id
+from plugin.errors import database_unreachable
 from plugin.extensions import db, run_autocommitted
 from plugin.models import QueuedStripeDelivery
 from plugin.services.purchases import DELIVERY_ID_LIMIT, PurchaseContext
@@ -166,6 +167,8 @@ def record(row_id: int, now: datetime, *, retry_base: timedelta) -> bool:
             _apply(waiting)
         except Exception as exc:
             db.session.rollback()
+            if database_unreachable(exc):  # a restart or failover: the lease lapses and it is recorded then
+                raise
             log.exception("queued Stripe delivery not recorded; retried later", extra={"delivery_id": waiting.event_id})
             _back_off(row_id, f"{type(exc).__name__}: {exc}", now, retry_base)
             return False

@@ -125,6 +125,7 @@ def test_odd_currencies_are_stored_for_review(client, stripe_shop, currency):
     assert (protection["status"], protection["review_reason"]) == ("needs_review", "currency_mismatch")
 
 
+@pytest.mark.inline_recording
 def test_ids_of_300_characters_are_stored_and_still_deduplicate(app, client, stripe_shop):
     quote = quote_for(client, stripe_shop)
     long_pi = "pi_" + "L" * 300

@@ -30,6 +30,9 @@ from tests.stripe_helpers import (
 _OWN = {"id", "payment_id", "payment_key", "payment_intent", "charge_id", "checkout_session", "order_id"}
 _TIMES = {"created_at", "updated_at", "succeeded_at"}
 
+# The answer says what the delivery recorded: inline recording (see conftest's _inline_recording).
+pytestmark = pytest.mark.inline_recording
+
 
 def _row(model: Any, row: Any) -> dict[str, Any]:
     """A row's columns but those naming the payment itself, and the times the insert took."""

@@ -190,6 +190,7 @@ def test_an_unknown_recording_mode_stops_start_up(database_url):
         create_app({"ENVIRON": make_environ(database_url, STRIPE_RECORDING="later")})
 
 
+@pytest.mark.postgres_only
 def test_a_worker_and_a_reader_recording_at_once_record_once(app, client, shop):
     """The worker's lease does not stop a reader: both record, the second waits for the first and does nothing."""
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):

@@ -56,6 +56,7 @@ def test_a_sane_request_id_is_echoed_and_anything_else_replaced(client):
     assert (missing.status_code, missing.headers["X-Request-ID"]) == (404, "req-404")
 
 
+@pytest.mark.inline_recording
 def test_a_delivery_s_request_id_follows_into_its_jobs_and_the_worker_s_lines(app, client, shop, json_lines):
     configure_stripe(client, shop, api_key="rk_test_merchantkey0000")
     quote = quote_for(client, shop)

@@ -158,6 +158,7 @@ def test_unprotected_payments_ask_stripe_nothing(app, client, keyed_shop, stripe
     assert len(stripe_api.calls) == 0
 
 
+@pytest.mark.inline_recording
 def test_a_repeated_delivery_queues_one_job(app, client, keyed_shop, stripe_api):
     stripe_api.get(LINE_ITEMS, json=line_items_page(item(1000, True, "li_p")))
     quote = quote_for(client, keyed_shop)

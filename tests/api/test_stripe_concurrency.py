@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from sqlalchemy import func, select
 
 from plugin.extensions import db
@@ -18,6 +19,9 @@ from tests.stripe_helpers import (
 )
 
 THREADS = 8
+
+# The answer says what the delivery recorded: inline recording (see conftest's _inline_recording).
+pytestmark = pytest.mark.inline_recording
 
 
 def _race(app, shop_id: str, events: list[dict]) -> list[int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
 from sqlalchemy import event
 
 from plugin.api.settings import settings_context
@@ -22,6 +23,9 @@ from tests.stripe_helpers import (
 )
 
 NEW_SECRET = "whsec_rolled_in_another_process_42"
+
+# The answer says what the delivery recorded: inline recording (see conftest's _inline_recording).
+pytestmark = pytest.mark.inline_recording
 
 
 def test_a_secret_rolled_elsewhere_works_at_once_and_the_old_one_stops(app, client, shop):

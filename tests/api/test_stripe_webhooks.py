@@ -48,6 +48,7 @@ def count(app, model, **where) -> int:
 # ---- happy paths ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.inline_recording
 def test_payment_intent_records_one_active_protection(client, stripe_shop):
     quote = quote_for(client, stripe_shop)
     response = deliver(client, stripe_shop.shop.id, payment_intent_event(protected_metadata(quote, "1001")))
@@ -114,6 +115,7 @@ def test_the_previous_secret_works_while_rolling(client, stripe_shop):
 # ---- exactly once ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.inline_recording
 def test_a_replayed_event_is_answered_200_and_does_nothing(app, client, stripe_shop):
     quote = quote_for(client, stripe_shop)
     event = payment_intent_event(protected_metadata(quote))
@@ -139,6 +141,7 @@ def test_a_session_and_its_payment_intent_are_one_protection(app, client, stripe
     assert count(app, Payment) == 1 and count(app, Protection) == 1
 
 
+@pytest.mark.inline_recording
 def test_unpaid_session_waits_for_the_async_result(app, client, stripe_shop):
     quote = quote_for(client, stripe_shop)
     metadata = protected_metadata(quote)
@@ -149,6 +152,7 @@ def test_unpaid_session_waits_for_the_async_result(app, client, stripe_shop):
     assert deliver(client, stripe_shop.shop.id, paid).get_json()["outcome"] == "protection_created"
 
 
+@pytest.mark.inline_recording
 def test_async_failure_records_a_failed_payment(app, client, stripe_shop):
     event = session_event(
         {},
@@ -215,6 +219,7 @@ def test_expiry_is_judged_at_payment_time_not_delivery_time(client, stripe_shop)
 # ---- refunds and disputes ----------------------------------------------------------------------------------
 
 
+@pytest.mark.inline_recording
 def test_full_refund_before_shipping_voids_the_protection(client, stripe_shop):
     quote = quote_for(client, stripe_shop)
     deliver(client, stripe_shop.shop.id, payment_intent_event(protected_metadata(quote), amount=51000))
@@ -360,6 +365,7 @@ def test_signed_garbage_is_stored_unreadable_and_acknowledged(app, client, strip
     assert deliver(client, stripe_shop.shop.id, body).get_json()["duplicate"] is True
 
 
+@pytest.mark.inline_recording
 def test_events_we_do_not_handle_are_acknowledged(app, client, stripe_shop):
     event = wrap("customer.created", {"id": "cus_1", "object": "customer"})
     response = deliver(client, stripe_shop.shop.id, event)
