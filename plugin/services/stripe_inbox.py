@@ -28,7 +28,7 @@ from plugin.errors import database_unreachable
 from plugin.extensions import db, run_autocommitted
 from plugin.models import QueuedStripeDelivery
 from plugin.services.purchases import DELIVERY_ID_LIMIT, PurchaseContext
-from plugin.services.stripe_account import load_receiver
+from plugin.services.stripe_account import WebhookReceiver, load_receiver
 from plugin.services.stripe_events import record_stripe_event
 from plugin.validation import loads_signed
 
@@ -117,8 +117,7 @@ def lease_due(now: datetime, *, limit: int, lease: timedelta) -> list[int]:
 def record_due(now: datetime, *, limit: int, lease: timedelta, retry_base: timedelta) -> int:
     """Record a batch of due deliveries (the worker's turn); how many it took."""
     ids = lease_due(now, limit=limit, lease=lease)
-    for row_id in ids:
-        record(row_id, now, retry_base=retry_base)
+    record_rows(ids, now, retry_base=retry_base)
     return len(ids)
 
 
@@ -141,8 +140,7 @@ def catch_up(shop_id: str, now: datetime) -> int:
     )
     if not ids:
         return 0
-    retry_base = timedelta(seconds=current_app.config["JOB_RETRY_BASE_SECONDS"])
-    return sum(record(row_id, now, retry_base=retry_base) for row_id in ids)
+    return record_rows(ids, now, retry_base=timedelta(seconds=current_app.config["JOB_RETRY_BASE_SECONDS"]))
 
 
 def catch_up_if_queued(shop_id: str) -> None:
@@ -154,42 +152,65 @@ def catch_up_if_queued(shop_id: str) -> None:
 
 
 def record(row_id: int, now: datetime, *, retry_base: timedelta) -> bool:
-    """Record one queued delivery, if it is still queued, then delete it; whether it was recorded.
+    """Record one queued delivery if it is still queued, then delete it; whether it was recorded."""
+    return record_rows([row_id], now, retry_base=retry_base) == 1
 
-    A failure (a bug, a database refusal the recording does not expect) leaves it queued with the error, due
-    again after a backoff; the failure is logged with the request id that brought the delivery.
+
+def record_rows(ids: list[int], now: datetime, *, retry_base: timedelta) -> int:
+    """Record these queued deliveries (those still queued), in order, then delete them; how many were recorded.
+
+    Each is recorded in its own transaction(s), as an inline delivery is; the recorded ones leave the inbox in
+    one statement at the end (a crash before it only makes their next recording a repeat, which does nothing).
+    A failure (a bug, a database refusal the recording does not expect) leaves that delivery queued with the
+    error, due again after a backoff, and is logged with the request id that brought it.
     """
-    waiting = _read(row_id)
-    if waiting is None:
-        return False
-    with logs.request_context(waiting.request_id):
-        try:
-            _apply(waiting)
-        except Exception as exc:
-            db.session.rollback()
-            if database_unreachable(exc):  # a restart or failover: the lease lapses and it is recorded then
-                raise
-            log.exception("queued Stripe delivery not recorded; retried later", extra={"delivery_id": waiting.event_id})
-            _back_off(row_id, f"{type(exc).__name__}: {exc}", now, retry_base)
-            return False
-        db.session.execute(delete(QueuedStripeDelivery).where(QueuedStripeDelivery.id == row_id))
+    recorded: list[int] = []
+    receivers: dict[str, WebhookReceiver | None] = {}
+    for waiting in _read(ids):
+        with logs.request_context(waiting.request_id):
+            try:
+                _apply(waiting, receivers)
+            except Exception as exc:
+                db.session.rollback()
+                if database_unreachable(exc):  # a restart or failover: the lease lapses and it is recorded then
+                    raise
+                log.exception(
+                    "queued Stripe delivery not recorded; retried later", extra={"delivery_id": waiting.event_id}
+                )
+                _back_off(waiting.id, f"{type(exc).__name__}: {exc}", now, retry_base)
+                continue
+        recorded.append(waiting.id)
+    if recorded:
+        db.session.execute(
+            delete(QueuedStripeDelivery)
+            .where(QueuedStripeDelivery.id.in_(recorded))
+            .execution_options(synchronize_session=False)
+        )
         db.session.commit()
-    return True
+    return len(recorded)
 
 
-def _read(row_id: int) -> _Waiting | None:
-    row = db.session.get(QueuedStripeDelivery, row_id, populate_existing=True)
-    waiting = (
-        _Waiting(row.id, row.shop_id, row.event_id, row.body, row.received_at, row.request_id)
-        if row is not None
-        else None
-    )
+def _read(ids: list[int]) -> list[_Waiting]:
+    rows = db.session.execute(
+        select(
+            QueuedStripeDelivery.id,
+            QueuedStripeDelivery.shop_id,
+            QueuedStripeDelivery.event_id,
+            QueuedStripeDelivery.body,
+            QueuedStripeDelivery.received_at,
+            QueuedStripeDelivery.request_id,
+        )
+        .where(QueuedStripeDelivery.id.in_(ids))
+        .order_by(QueuedStripeDelivery.id)
+    ).all()
     db.session.rollback()  # the recording runs its own transactions
-    return waiting
+    return [_Waiting(*row) for row in rows]
 
 
-def _apply(waiting: _Waiting) -> None:
-    receiver = load_receiver(waiting.shop_id, current_app.extensions["secret_box"])
+def _apply(waiting: _Waiting, receivers: dict[str, WebhookReceiver | None]) -> None:
+    if waiting.shop_id not in receivers:
+        receivers[waiting.shop_id] = load_receiver(waiting.shop_id, current_app.extensions["secret_box"])
+    receiver = receivers[waiting.shop_id]
     if receiver is None:  # the shop is gone: its inbox rows went with it (ON DELETE CASCADE)
         return
     event = loads_signed(waiting.body)
