@@ -1,6 +1,6 @@
 """Where a webhook delivery's CPU goes under gunicorn: the workers, the PostgreSQL backends, wrk; bare vs plugin.
 
-    python bench/webhook_server_cpu.py [--duration 5] [--rounds 2] [--workers 4]
+    python bench/webhook_server_cpu.py [--duration 5] [--rounds 2] [--workers 4] [--recording queued|inline]
                                        [--database-url postgresql://postgres@127.0.0.1:5432/postgres]
 
 The servers, deliveries and wrk runs of bench/webhook_ingestion.py; for each run, the CPU time the gunicorn workers
@@ -83,9 +83,10 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=5)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--recording", choices=("queued", "inline"), default="queued", help="STRIPE_RECORDING")
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
-    with both_receivers(args.database_url, "server_cpu", args.workers) as stage:
+    with both_receivers(args.database_url, "server_cpu", args.workers, args.recording) as stage:
         url, bare_port, port, shop, quote = stage.url, stage.bare_port, stage.port, stage.shop, stage.quote
         with tempfile.TemporaryDirectory() as tmp:
             for round_number in range(args.rounds + 1):  # round 0 warms both up, uncounted
