@@ -50,23 +50,15 @@ def readyz() -> ResponseReturnValue:
         failed.append("database")
     else:
         checks["database"] = {"status": "ok"}
-        stale = age >= limit
-        checks["job_queue"] = {
-            "status": "stale" if stale else "ok",
-            "oldest_due_age_seconds": round(age, 3),
-            "max_age_seconds": limit,
-        }
-        if stale:
-            failed.append("job_queue")
         # Queued Stripe deliveries (STRIPE_RECORDING=queued) are the same promise: Stripe was told we have them.
-        late = waiting >= limit
-        checks["stripe_deliveries"] = {
-            "status": "stale" if late else "ok",
-            "oldest_waiting_seconds": round(waiting, 3),
-            "max_age_seconds": limit,
-        }
-        if late:
-            failed.append("stripe_deliveries")
+        for name, field, seconds in (
+            ("job_queue", "oldest_due_age_seconds", age),
+            ("stripe_deliveries", "oldest_waiting_seconds", waiting),
+        ):
+            stale = seconds >= limit
+            checks[name] = {"status": "stale" if stale else "ok", field: round(seconds, 3), "max_age_seconds": limit}
+            if stale:
+                failed.append(name)
     if failed:
         return jsonify(status="unavailable", failed=failed, checks=checks), 503
     return jsonify(status="ok", checks=checks)
