@@ -229,7 +229,8 @@ def print_stats(rows: list[dict[str, str]], failures: list[dict[str, str]], elap
 
 
 def due_work(stack: Stack) -> tuple[int, int, int]:
-    """Open policies, approved claims not yet paid, and jobs due within 10 minutes (later ones are status polls)."""
+    """Open policies, approved claims not yet paid, and jobs due within 10 minutes (later ones are status polls)
+    with the Stripe deliveries waiting to be recorded (STRIPE_RECORDING=queued)."""
     shop = stack.shop["id"]
     policies = stack.sql("SELECT count(*) FROM policies WHERE shop_id = %s AND status IN ('pending', 'retrying')",
                          shop)[0][0]  # fmt: skip
@@ -238,6 +239,7 @@ def due_work(stack: Stack) -> tuple[int, int, int]:
         "SELECT count(*) FROM jobs WHERE shop_id = %s AND status IN ('queued', 'retrying')"
         " AND next_attempt_at < now() + interval '10 minutes'", shop,
     )[0][0]  # fmt: skip
+    jobs += stack.sql("SELECT count(*) FROM stripe_inbox WHERE shop_id = %s", shop)[0][0]
     return policies, claims, jobs
 
 
@@ -485,7 +487,7 @@ def run(
     waited = drain(stack, args.drain_timeout)
     left = due_work(stack)
     print(f"  drain: {waited:.0f} s (left: {left[0]} open policies, {left[1]} approved unpaid claims, "
-          f"{left[2]} due jobs)", flush=True)  # fmt: skip
+          f"{left[2]} due jobs and queued Stripe deliveries)", flush=True)  # fmt: skip
     with insurer.lock:
         calls = dict(insurer.calls)
     print(f"  insurer double calls by (answer, operation): {calls}", flush=True)
