@@ -120,6 +120,7 @@ class Stage:
     """Both receivers under gunicorn on one scratch database, with a shop whose quote the deliveries carry."""
 
     url: str
+    env: dict[str, str]  # the plugin's processes' environment
     bare_port: int
     port: int
     shop: dict
@@ -158,7 +159,7 @@ def both_receivers(server_url: str, label: str, workers: int, recording: str = "
                     "items": [{"sku": "JB-1", "unit_price": 50000, "quantity": 1}]}  # fmt: skip
             asked = urllib.request.Request(f"{base}/api/v1/quotes", data=json.dumps(cart).encode(), headers=headers)
             quote = json.loads(urllib.request.urlopen(asked, timeout=10).read())
-            yield Stage(url, bare_port, port, shop, quote)
+            yield Stage(url, env, bare_port, port, shop, quote)
 
 
 def main() -> int:
@@ -207,7 +208,7 @@ def main() -> int:
         bare_latencies = open_loop(bare_port, shop["id"], bare_slow, half, args.duration)
         if args.recording == "queued":
             settle(stage.url)
-            recorded = record_and_check(stage.url)
+            recorded = record_and_check(stage)
         else:
             recorded = None
 
@@ -256,14 +257,14 @@ class Recording:
         )
 
 
-def record_and_check(url: str) -> Recording:
+def record_and_check(stage: Stage) -> Recording:
     """Run `flask worker --drain` on the queued deliveries, timed; then count what they became."""
+    url = stage.url
     with psycopg.connect(url, autocommit=True) as conn:
         acknowledged = conn.execute("SELECT count(*) FROM stripe_inbox").fetchone()[0]
-    env = {**os.environ, "SECRET_KEY": "bench-secret", "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
     began = time.perf_counter()
     subprocess.run([sys.executable, "-m", "flask", "--app", "plugin", "worker", "--drain"],
-                   env=env, cwd=ROOT, check=True, capture_output=True, timeout=1800)  # fmt: skip
+                   env=stage.env, cwd=ROOT, check=True, capture_output=True, timeout=1800)  # fmt: skip
     seconds = time.perf_counter() - began
     with psycopg.connect(url, autocommit=True) as conn:
         payments, deliveries, waiting = conn.execute(

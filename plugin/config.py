@@ -215,10 +215,10 @@ def load_config(environ: Mapping[str, str], instance_path: str) -> dict[str, Any
         # One JSON object per log line (for a log collector), or plain text lines for a person at a terminal.
         "LOG_FORMAT": _choice(environ, "LOG_FORMAT", ("json", "text"), "json"),
         "DOSSIER_FONT": environ.get("DOSSIER_FONT", "").strip() or None,
-        # How long a worker owns a leased job: a dead worker's jobs are taken over after it.
         # inline: a Stripe delivery is recorded before it is answered; queued: answered once stored, then recorded
         # by the worker (or by the next read of the shop's payments), for many web processes at Stripe's peaks.
         "STRIPE_RECORDING": _choice(environ, "STRIPE_RECORDING", ("inline", "queued"), "inline"),
+        # How long a worker owns a leased job: a dead worker's jobs are taken over after it.
         "WORKER_LEASE_SECONDS": _seconds(environ, "WORKER_LEASE_SECONDS", 300),
         # The first backoff after a failed job attempt; each further failure doubles it (capped at 12 hours).
         "JOB_RETRY_BASE_SECONDS": _seconds(environ, "JOB_RETRY_BASE_SECONDS", 600),

@@ -152,7 +152,13 @@ def run_autocommitted(statement: str, params: dict[str, Any]) -> int:
     Straight through the driver: SQLAlchemy's Connection (events, execution options, its result) costs more CPU
     than the statement's round trip. An error is raised as SQLAlchemy raises it for any other statement (a
     dropped connection invalidated in the pool, then a 503), without the parameters (they hold a shopper's data).
+
+    A read the session has open (the shop, its secrets) is ended first, so its connection goes back to the pool:
+    a request never holds two. When each held one while waiting for the second, a burst of Stripe deliveries took
+    every pooled connection (seen: a 30 s stall, then 503s).
     """
+    if db.session.registry.has() and db.session().in_transaction():
+        db.session.rollback()
     engine = db.engine
     dialect = engine.dialect
     pooled = engine.raw_connection()

@@ -166,20 +166,22 @@ def init_app(app: Flask) -> None:
 # ---- scrape-time figures from the database ------------------------------------------------------------------
 
 
+def _seconds_since(then: datetime | None, now: datetime) -> float:
+    return max(0.0, (now - then).total_seconds()) if then is not None else 0.0
+
+
 def oldest_due_age_seconds(now: datetime) -> float:
     """How long the longest-waiting due job has been due (0 when none is)."""
     from plugin.services import jobs
 
-    oldest = jobs.oldest_due(now)
-    return max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
+    return _seconds_since(jobs.oldest_due(now), now)
 
 
 def oldest_queued_delivery_age_seconds(now: datetime) -> float:
     """How long the longest-waiting queued Stripe delivery has waited to be recorded (0 when none is)."""
     from plugin.services import stripe_inbox
 
-    oldest = stripe_inbox.oldest_waiting()
-    return max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
+    return _seconds_since(stripe_inbox.oldest_waiting(), now)
 
 
 class DatabaseCollector:

@@ -10,7 +10,6 @@ from flask import Response, current_app, request
 from plugin.api.blueprint import Blueprint
 from plugin.config import quote_signing_keys
 from plugin.errors import ApiError, NotFoundError
-from plugin.extensions import db
 from plugin.logs import current_request_id
 from plugin.models import utcnow
 from plugin.payments.stripe import InvalidSignatureError, verify_signature
@@ -85,10 +84,6 @@ def receive(shop_id: str) -> Response:
         cache.keep(receiver)
     # Signed by Stripe: from here on every delivery is stored and answered 200, even one we cannot read,
     # since anything else makes Stripe retry it for days.
-    # The session's read of the secrets gives its connection back now: the one-statement writes below take a
-    # pooled connection of their own, and in a burst of deliveries missing the kept secrets, every pooled
-    # connection was held by a request waiting for a second one (seen: a 30 s stall, then 503s).
-    db.session.rollback()
     event = loads_signed(raw)
     if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not event["id"]:
         recorded = record_unreadable(receiver, "stripe", raw, None, "")

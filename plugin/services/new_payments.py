@@ -188,8 +188,6 @@ def record_new_payment(
     if protected:
         values = protection_values(shop.id, fact, ctx.quote_secrets)
         params.update({f"r_{name}": value for name, value in values.items() if name not in _PROTECTION_SHARED})
-    if db.session.registry.has() and db.session().in_transaction():
-        db.session.rollback()  # the shop was read through the session: its connection goes back to the pool
     try:
         try:
             inserted = run_autocommitted(_statement(protected), params)

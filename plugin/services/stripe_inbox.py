@@ -26,7 +26,7 @@ from plugin.config import quote_signing_keys
 from plugin.domain.untrusted_text import fit_id
 from plugin.errors import database_unreachable
 from plugin.extensions import db, run_autocommitted
-from plugin.models import QueuedStripeDelivery
+from plugin.models import QueuedStripeDelivery, utcnow
 from plugin.services.purchases import DELIVERY_ID_LIMIT, PurchaseContext
 from plugin.services.stripe_account import WebhookReceiver, load_receiver
 from plugin.services.stripe_events import record_stripe_event
@@ -34,9 +34,7 @@ from plugin.validation import loads_signed
 
 log = logging.getLogger(__name__)
 
-INLINE, QUEUED = "inline", "queued"
-MODES = (INLINE, QUEUED)
-QUEUED_OUTCOME = "queued"
+QUEUED = QUEUED_OUTCOME = "queued"
 # A read records at most this many of its shop's waiting deliveries first: the worker keeps the inbox near
 # empty, and a backlog (no worker running) must not turn one page view into minutes of recording.
 CATCH_UP_LIMIT = 200
@@ -146,14 +144,7 @@ def catch_up(shop_id: str, now: datetime) -> int:
 def catch_up_if_queued(shop_id: str) -> None:
     """`catch_up` when deliveries are queued; inline, every acknowledged delivery is recorded already."""
     if queued():
-        from plugin.models import utcnow
-
         catch_up(shop_id, utcnow())
-
-
-def record(row_id: int, now: datetime, *, retry_base: timedelta) -> bool:
-    """Record one queued delivery if it is still queued, then delete it; whether it was recorded."""
-    return record_rows([row_id], now, retry_base=retry_base) == 1
 
 
 def record_rows(ids: list[int], now: datetime, *, retry_base: timedelta) -> int:

@@ -208,7 +208,7 @@ def test_a_worker_and_a_reader_recording_at_once_record_once(app, client, shop):
             try:
                 start.wait()
                 for row_id in order:
-                    stripe_inbox.record(row_id, utcnow(), retry_base=timedelta(seconds=60))
+                    stripe_inbox.record_rows([row_id], utcnow(), retry_base=timedelta(seconds=60))
             except BaseException as exc:  # reported below
                 errors.append(exc)
             finally:
